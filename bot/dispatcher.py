@@ -1,0 +1,95 @@
+"""build_dispatcher: the one factory behind `run`, `chat` and the tests.
+
+Long-lived objects (settings, database, i18n, the content library, the clock) live in the
+Dispatcher's workflow data and open/close in its startup/shutdown hooks; middlewares only do
+per-update work (the user's locale).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from aiogram import Bot, Dispatcher
+from aiogram.exceptions import TelegramAPIError
+from aiogram.types import BotCommand
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+
+from bot import LOCALES
+from bot.config import Settings
+from bot.content.sync import import_path
+from bot.handlers import build_router
+from bot.i18n import LocaleMiddleware, build_i18n
+from bot.library import Library
+from bot.storage import Database
+
+log = logging.getLogger(__name__)
+# Kazakhstan has used one time zone since 1 March 2024; tzdata keeps it current.
+ASTANA = ZoneInfo("Asia/Almaty")
+
+
+def astana_today() -> date:
+    return datetime.now(ASTANA).date()
+
+
+def build_dispatcher(settings: Settings, *, today: Callable[[], date] = astana_today) -> Dispatcher:
+    i18n = build_i18n(settings.locales_dir, settings.default_locale)
+    db = Database(settings.database_path)
+    dp = Dispatcher(
+        settings=settings,
+        db=db,
+        i18n=i18n,
+        library=Library(i18n),
+        today=today,
+    )
+    LocaleMiddleware(i18n, db).setup(dp)
+    dp.include_router(build_router())
+    dp.startup.register(on_startup)
+    dp.shutdown.register(on_shutdown)
+    return dp
+
+
+async def prepare(settings: Settings, db: Database, library: Library) -> None:
+    """Opens the store (migrating it), fills an empty one from data/, loads the library."""
+    await db.open()
+    if await db.content_is_empty():
+        log.info("empty store: importing %s", settings.data_dir)
+        await import_path(db, settings.data_dir)
+    await library.load(db)
+
+
+async def on_startup(
+    bot: Bot, settings: Settings, db: Database, library: Library, i18n: I18n
+) -> None:
+    await prepare(settings, db, library)
+    await set_commands(bot, i18n)
+
+
+async def on_shutdown(db: Database) -> None:
+    await db.close()
+
+
+def command_list() -> list[BotCommand]:
+    return [
+        BotCommand(command="menu", description=_("Sections to browse")),
+        BotCommand(command="help", description=_("How to ask a question")),
+        BotCommand(command="language", description=_("Change the language")),
+        BotCommand(command="about", description=_("About this bot and its sources")),
+        BotCommand(command="forget", description=_("Delete my data")),
+        BotCommand(command="start", description=_("Start over")),
+    ]
+
+
+async def set_commands(bot: Bot, i18n: I18n) -> None:
+    """The command menu in each language; a failure is logged and never stops the bot."""
+    with i18n.context():
+        for lang in (None, *LOCALES):
+            with i18n.use_locale(lang or i18n.default_locale):
+                commands = command_list()
+            try:
+                await bot.set_my_commands(commands, language_code=lang)
+            except (TelegramAPIError, OSError, TimeoutError) as exc:
+                log.warning("set_my_commands(%s) failed: %s", lang or "default", exc)

@@ -1,0 +1,91 @@
+"""Free-text questions, and everything else a user may send that is not a button or command.
+
+Registered last: it catches whatever the other routers did not.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import date
+
+from aiogram import F, Router
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+
+from bot.handlers.common import acknowledge, show
+from bot.keyboards import entry_keyboard, main_menu, menu_button, suggestions_keyboard
+from bot.library import Library
+from bot.render import render_answer
+from bot.storage import Database
+
+router = Router(name="faq")
+log = logging.getLogger(__name__)
+
+
+@router.message(F.text.startswith("/"))
+async def unknown_command(message: Message) -> None:
+    await message.answer(
+        _("I don't know that command. Type /help to see what I can do."), reply_markup=main_menu()
+    )
+
+
+@router.message(F.text)
+async def question(
+    message: Message,
+    library: Library,
+    db: Database,
+    i18n: I18n,
+    today: Callable[[], date],
+) -> None:
+    text = (message.text or "").strip()
+    lang = i18n.current_locale
+    if not text:
+        await message.answer(_("Please type your question in words."), reply_markup=main_menu())
+        return
+    result = library.search(text)
+    if result.answer is not None:
+        entry = library.entry(result.answer.entry_id)
+        if entry is not None:
+            await message.answer(
+                render_answer(library.content, entry, lang, today()),
+                reply_markup=entry_keyboard(entry.section),
+                disable_web_page_preview=True,
+            )
+            return
+    if result.suggestions:
+        items = [
+            (entry.id, library.title(entry, lang))
+            for entry_id in result.suggestions
+            if (entry := library.entry(entry_id)) is not None
+        ]
+        await message.answer(
+            _("I am not sure I understood. Did you mean one of these?"),
+            reply_markup=suggestions_keyboard(items),
+        )
+        return
+    await db.record_unanswered(text, lang)
+    await message.answer(
+        _(
+            "Sorry, I don't know the answer to that. I only answer questions about elections "
+            "in Kazakhstan; your question has been passed on to the people who keep my answers "
+            "up to date. Try other words, or pick a section:"
+        ),
+        reply_markup=main_menu(),
+    )
+
+
+@router.message()
+async def not_text(message: Message) -> None:
+    await message.answer(
+        _("I can read only text messages. Please type your question."),
+        reply_markup=InlineKeyboardMarkup(inline_keyboard=[[menu_button()]]),
+    )
+
+
+@router.callback_query()
+async def unknown_button(callback: CallbackQuery) -> None:
+    """Buttons from an older version of the bot, or forged callback data."""
+    await acknowledge(callback, _("This button is out of date."))
+    await show(callback, _("Here is the current menu:"), main_menu())

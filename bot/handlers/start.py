@@ -1,0 +1,66 @@
+"""/start, the language choice and the commands that describe the bot."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.filters import Command, CommandStart
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+
+from bot import LOCALES
+from bot.handlers.common import acknowledge, show
+from bot.keyboards import LangCb, MenuCb, language_keyboard, main_menu
+from bot.storage import Database
+
+router = Router(name="start")
+
+
+def greeting(i18n: I18n) -> str:
+    """The first message, in all three languages: the user has not chosen one yet."""
+    parts = []
+    for lang in LOCALES:
+        with i18n.use_locale(lang):
+            parts.append(
+                _(
+                    "Hello! I am Saylau, a bot that answers questions about elections in "
+                    "Kazakhstan: dates, voting abroad, parties and the new Constitution."
+                )
+            )
+    with i18n.use_locale(i18n.current_locale):
+        return "\n\n".join(parts) + "\n\n" + _("Choose your language:")
+
+
+@router.message(CommandStart())
+async def start(message: Message, i18n: I18n) -> None:
+    await message.answer(greeting(i18n), reply_markup=language_keyboard(i18n.current_locale))
+
+
+@router.message(Command("language"))
+async def language(message: Message, i18n: I18n) -> None:
+    await message.answer(
+        _("Choose your language:"), reply_markup=language_keyboard(i18n.current_locale)
+    )
+
+
+@router.callback_query(MenuCb.filter(F.action == "language"))
+async def language_button(callback: CallbackQuery, i18n: I18n) -> None:
+    await acknowledge(callback)
+    await show(callback, _("Choose your language:"), language_keyboard(i18n.current_locale))
+
+
+@router.callback_query(LangCb.filter())
+async def choose_language(
+    callback: CallbackQuery, callback_data: LangCb, db: Database, i18n: I18n
+) -> None:
+    if callback_data.code not in LOCALES:
+        await acknowledge(callback, _("This button is out of date."))
+        return
+    await db.set_locale(callback.from_user.id, callback_data.code)
+    with i18n.use_locale(callback_data.code):
+        await acknowledge(callback, _("Language saved."))
+        await show(
+            callback,
+            _("Done! Ask me a question in your own words, or pick a section:"),
+            main_menu(),
+        )

@@ -1,0 +1,61 @@
+"""gettext catalogues (locales/<lang>/LC_MESSAGES/messages.po) and the user's locale."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from aiogram.types import TelegramObject, User
+from aiogram.utils.i18n import I18n, I18nMiddleware
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+
+from bot import LOCALES
+from bot.storage import Database
+
+DOMAIN = "messages"
+log = logging.getLogger(__name__)
+
+
+def compile_catalogues(locales_dir: Path) -> list[Path]:
+    """Compiles each .po whose .mo is missing or older, so a fresh clone runs as it is."""
+    compiled = []
+    for lang in LOCALES:
+        po = locales_dir / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
+        mo = po.with_suffix(".mo")
+        if not po.exists():
+            raise FileNotFoundError(f"missing translation catalogue {po}")
+        if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
+            continue
+        with po.open("rb") as source:
+            catalog = read_po(source, locale=lang)
+        with mo.open("wb") as target:
+            write_mo(target, catalog)
+        compiled.append(mo)
+    return compiled
+
+
+def build_i18n(locales_dir: Path, default_locale: str) -> I18n:
+    compile_catalogues(locales_dir)
+    return I18n(path=locales_dir, default_locale=default_locale, domain=DOMAIN)
+
+
+def pick_locale(saved: str | None, user: User | None, default: str) -> str:
+    if saved in LOCALES:
+        return saved
+    code = (user.language_code or "").split("-")[0].lower() if user else ""
+    return code if code in LOCALES else default
+
+
+class LocaleMiddleware(I18nMiddleware):
+    """The user's saved choice first, then Telegram's language_code, then the default."""
+
+    def __init__(self, i18n: I18n, db: Database) -> None:
+        super().__init__(i18n)
+        self.db = db
+
+    async def get_locale(self, event: TelegramObject, data: dict[str, Any]) -> str:
+        user: User | None = data.get("event_from_user")
+        saved = await self.db.get_locale(user.id) if user else None
+        return pick_locale(saved, user, self.i18n.default_locale)

@@ -1,0 +1,123 @@
+"""Callback data and the keyboards built from it.
+
+Callback data arrives from the client and may be stale or forged: every handler that reads it
+checks that what it names still exists.
+"""
+
+from __future__ import annotations
+
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+PAGE_SIZE = 8
+LANGUAGE_NAMES = {"kk": "Қазақша", "ru": "Русский", "en": "English"}
+
+
+class LangCb(CallbackData, prefix="lang"):
+    code: str
+
+
+class SectionCb(CallbackData, prefix="sec"):
+    section: str
+    page: int = 0
+
+
+class EntryCb(CallbackData, prefix="faq"):
+    entry_id: str
+
+
+class MenuCb(CallbackData, prefix="menu"):
+    action: str  # "main", "reminders", "language", "about"
+
+
+def section_titles() -> dict[str, str]:
+    return {
+        "elections": "🗳 " + _("Elections and dates"),
+        "abroad": "🌍 " + _("Voting abroad"),
+        "parties": "🏛 " + _("Parties"),
+        "constitution": "📜 " + _("The Constitution"),
+        "about": "ℹ️ " + _("About the bot"),
+    }
+
+
+def main_menu() -> InlineKeyboardMarkup:
+    titles = section_titles()
+    kb = InlineKeyboardBuilder()
+    for section in ("elections", "abroad", "parties", "constitution"):
+        kb.button(text=titles[section], callback_data=SectionCb(section=section))
+    kb.button(text="🔔 " + _("Reminders"), callback_data=MenuCb(action="reminders"))
+    kb.button(text="🌐 " + _("Language"), callback_data=MenuCb(action="language"))
+    kb.button(text=titles["about"], callback_data=SectionCb(section="about"))
+    kb.adjust(2, 2, 2, 1)
+    return kb.as_markup()
+
+
+def language_keyboard(current: str | None = None) -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    for code, name in LANGUAGE_NAMES.items():
+        mark = "✅ " if code == current else ""
+        kb.button(text=mark + name, callback_data=LangCb(code=code))
+    kb.adjust(3)
+    return kb.as_markup()
+
+
+def menu_button() -> InlineKeyboardButton:
+    return InlineKeyboardButton(text="☰ " + _("Menu"), callback_data=MenuCb(action="main").pack())
+
+
+def entries_keyboard(items: list[tuple[str, str]], section: str, page: int) -> InlineKeyboardMarkup:
+    """One button per (entry id, title), PAGE_SIZE to a page, with paging and a way back."""
+    pages = max(1, -(-len(items) // PAGE_SIZE))
+    page = min(max(page, 0), pages - 1)
+    rows = [
+        [InlineKeyboardButton(text=title, callback_data=EntryCb(entry_id=entry_id).pack())]
+        for entry_id, title in items[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
+    ]
+    nav = []
+    if page > 0:
+        nav.append(
+            InlineKeyboardButton(
+                text="◀️", callback_data=SectionCb(section=section, page=page - 1).pack()
+            )
+        )
+    if pages > 1:
+        nav.append(
+            InlineKeyboardButton(
+                text=f"{page + 1}/{pages}",
+                callback_data=SectionCb(section=section, page=page).pack(),
+            )
+        )
+    if page < pages - 1:
+        nav.append(
+            InlineKeyboardButton(
+                text="▶️", callback_data=SectionCb(section=section, page=page + 1).pack()
+            )
+        )
+    if nav:
+        rows.append(nav)
+    rows.append([menu_button()])
+    return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def entry_keyboard(section: str) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(
+                    text="⬅️ " + _("Back"), callback_data=SectionCb(section=section).pack()
+                ),
+                menu_button(),
+            ]
+        ]
+    )
+
+
+def suggestions_keyboard(items: list[tuple[str, str]]) -> InlineKeyboardMarkup:
+    rows = [
+        [InlineKeyboardButton(text=title, callback_data=EntryCb(entry_id=entry_id).pack())]
+        for entry_id, title in items
+    ]
+    rows.append([menu_button()])
+    return InlineKeyboardMarkup(inline_keyboard=rows)

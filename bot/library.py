@@ -1,0 +1,95 @@
+"""What the bot knows right now: the content snapshot and the indexes built from it.
+
+Loaded from the store at start-up and rebuilt after an import, so handlers read memory, not
+SQLite, on the hot path. One object per process, kept in the Dispatcher's workflow data.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from html import unescape
+
+from aiogram.utils.i18n import I18n
+
+from bot import LOCALES
+from bot.content.models import Content, FaqEntry
+from bot.render import render_answer
+from bot.search.engine import FaqIndex, SearchDoc, SearchResult
+from bot.storage import Database
+
+_TAG = re.compile(r"<[^>]+>")
+
+
+def plain(html: str) -> str:
+    return unescape(_TAG.sub(" ", html))
+
+
+class Library:
+    def __init__(self, i18n: I18n, content: Content | None = None) -> None:
+        self.i18n = i18n
+        self.version = -1
+        self.content = Content()
+        self.index = FaqIndex(())
+        if content is not None:
+            self.use(content)
+
+    def use(self, content: Content, version: int = 0) -> None:
+        self.content = content
+        self.version = version
+        with self.i18n.context():
+            self.index = FaqIndex(self._documents(content))
+
+    async def load(self, db: Database) -> None:
+        self.use(await db.load_content(), await db.content_version())
+
+    async def refresh(self, db: Database) -> bool:
+        """Reloads when another process (an import, an operator) changed the content."""
+        version = await db.content_version()
+        if version == self.version:
+            return False
+        self.use(await db.load_content(), version)
+        return True
+
+    def _documents(self, content: Content) -> list[SearchDoc]:
+        today = date.today()
+        docs = []
+        for entry in content.published():
+            answers = []
+            for lang in LOCALES:
+                with self.i18n.use_locale(lang):
+                    answers.append(
+                        plain(render_answer(content, entry, lang, today, with_footer=False))
+                    )
+            docs.append(
+                SearchDoc(
+                    entry.id,
+                    tuple(q for lang in LOCALES for q in entry.text(lang).questions),
+                    tuple(answers),
+                    _keywords(content, entry),
+                )
+            )
+        return docs
+
+    def search(self, question: str) -> SearchResult:
+        return self.index.search(question)
+
+    def entry(self, entry_id: str) -> FaqEntry | None:
+        entry = self.content.entry(entry_id)
+        return entry if entry is not None and entry.published else None
+
+    def title(self, entry: FaqEntry, lang: str) -> str:
+        return entry.text(lang).questions[0]
+
+
+def _keywords(content: Content, entry: FaqEntry) -> tuple[str, ...]:
+    """Names an entry is about, so "amanat" alone finds the Amanat card."""
+    if entry.render and entry.render.startswith("party:"):
+        party = content.party(entry.render.split(":", 1)[1])
+        if party:
+            return tuple(
+                name
+                for lang in LOCALES
+                for name in (party.name.get(lang), *party.former_names.get(lang))
+            )
+    return ()

@@ -1,0 +1,172 @@
+"""Turns content into the Telegram HTML a user reads, in the current gettext locale.
+
+Callers set the locale (the i18n middleware does for updates; code that runs outside an update,
+such as reminders or the `ask` command, wraps calls in `i18n.use_locale(lang)`).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from html import escape
+from urllib.parse import urlsplit
+
+from aiogram.utils.i18n import gettext as _
+from babel.dates import format_date
+from babel.numbers import format_decimal
+
+from bot.content.models import Content, FaqEntry, Party, Vote
+
+OFFICIAL_SITE = '<a href="https://www.election.gov.kz">election.gov.kz</a>'
+
+
+def long_date(day: date, lang: str) -> str:
+    return format_date(day, "long", locale=lang)
+
+
+def month_year(month: str, lang: str) -> str:
+    year, number = (int(part) for part in month.split("-"))
+    return format_date(date(year, number, 1), "LLLL y", locale=lang)
+
+
+def percent(value: float, lang: str) -> str:
+    return format_decimal(value, "#,##0.##", locale=lang) + "%"
+
+
+def source_link(source: str) -> str:
+    if source.startswith(("http://", "https://")):
+        host = urlsplit(source).netloc.removeprefix("www.").rstrip(".")
+        return f'<a href="{escape(source, quote=True)}">{escape(host or source)}</a>'
+    return escape(source)
+
+
+def footer(sources: list[str], verified: date, lang: str) -> str:
+    links = ", ".join(dict.fromkeys(source_link(s) for s in sources))
+    return (
+        "\n\n"
+        + _("Sources: {sources}").format(sources=links)
+        + "\n"
+        + _("Verified on {date}").format(date=long_date(verified, lang))
+    )
+
+
+def vote_when(vote: Vote, lang: str) -> str:
+    if vote.date:
+        return long_date(vote.date, lang)
+    assert vote.month is not None  # a vote has one or the other (validated)
+    return _("{month}, day not confirmed").format(month=month_year(vote.month, lang))
+
+
+def vote_line(vote: Vote, lang: str) -> str:
+    line = f"<b>{escape(vote.title.get(lang))}</b> ({vote_when(vote, lang)})"
+    if vote.result:
+        line += f"\n{escape(vote.result.get(lang))}"
+    if vote.turnout is not None:
+        line += "\n" + _("Turnout: {turnout}").format(turnout=percent(vote.turnout, lang))
+    if vote.note:
+        line += f"\n<i>{escape(vote.note.get(lang))}</i>"
+    return line
+
+
+def next_vote(content: Content, lang: str, today: date) -> str:
+    """The next announced vote with a countdown, or an honest "none announced" and the latest."""
+    announced = [v for v in content.votes if v.status == "announced"]
+    dated = sorted((v for v in announced if v.date and v.date >= today), key=lambda v: v.sort_key)
+    this_month = today.strftime("%Y-%m")
+    undated = [v for v in announced if v.date is None and (v.month or "") >= this_month]
+    lapsed = [
+        v
+        for v in announced
+        if (v.date and v.date < today) or (v.date is None and (v.month or "") < this_month)
+    ]
+    parts: list[str] = []
+    if dated:
+        vote = dated[0]
+        days = (vote.date - today).days if vote.date else 0
+        parts.append(_("The next vote:") + "\n" + vote_line(vote, lang))
+        if days == 0:
+            parts.append("<b>" + _("Voting is today, 07:00-20:00 local time.") + "</b>")
+        else:
+            parts.append(_("{n} day left", "{n} days left", days).format(n=days))
+    elif undated:
+        parts.append(_("The next vote:") + "\n" + vote_line(undated[0], lang))
+    else:
+        parts.append(_("No upcoming vote with a date is announced in our data."))
+        for vote in lapsed:
+            parts.append(
+                _("Announced earlier, not confirmed in our sources:") + "\n" + vote_line(vote, lang)
+            )
+        held = sorted((v for v in content.votes if v.status == "held"), key=lambda v: v.sort_key)
+        if held:
+            parts.append(_("The most recent vote:") + "\n" + vote_line(held[-1], lang))
+    parts += [escape(note.text.get(lang)) for note in content.election_notes]
+    parts.append(_("Official dates and results: {site}").format(site=OFFICIAL_SITE))
+    return "\n\n".join(parts)
+
+
+def vote_history(content: Content, lang: str) -> str:
+    held = sorted((v for v in content.votes if v.status == "held"), key=lambda v: v.sort_key)
+    return "\n\n".join(vote_line(v, lang) for v in reversed(held))
+
+
+def party_sort_key(party: Party, lang: str) -> str:
+    return party.name.get(lang).strip("«»\"' ").casefold()
+
+
+def parties_in_order(content: Content, lang: str) -> list[Party]:
+    """Alphabetical in the reader's language: a neutral order, never by result."""
+    return sorted(content.parties, key=lambda p: party_sort_key(p, lang))
+
+
+def party_card(party: Party, lang: str) -> str:
+    lines = [f"<b>{escape(party.name.get(lang))}</b>"]
+    former = party.former_names.get(lang)
+    lines.append(
+        _("Former names: {names}").format(names=escape("; ".join(former)) if former else "—")
+    )
+    points = party.programme.get(lang)
+    lines.append(_("Programme points:"))
+    lines += [f"• {escape(p)}" for p in points] or ["• " + _("not given in our sources")]
+    if party.result_2023:
+        lines.append(
+            _("2023 Mazhilis election, party lists: {percent}, {seats} seats").format(
+                percent=percent(party.result_2023.percent, lang), seats=party.result_2023.seats
+            )
+        )
+    else:
+        lines.append(_("2023 Mazhilis election: did not take part"))
+    if party.note:
+        lines.append(f"<i>{escape(party.note.get(lang))}</i>")
+    lines.append(_("Saylau recommends no party or candidate."))
+    return "\n".join(lines)
+
+
+def party_list(content: Content, lang: str) -> str:
+    return "\n".join(f"• {escape(p.name.get(lang))}" for p in parties_in_order(content, lang))
+
+
+def _built(content: Content, entry: FaqEntry, lang: str, today: date) -> tuple[str, list[str]]:
+    """The part of an answer built from structured data, and the sources it rests on."""
+    kind = entry.render or ""
+    if kind == "next_vote":
+        sources = [s for v in content.votes for s in v.sources]
+        sources += [s for n in content.election_notes for s in n.sources]
+        return next_vote(content, lang, today), sources
+    if kind == "vote_history":
+        return vote_history(content, lang), [s for v in content.votes for s in v.sources]
+    if kind == "party_list":
+        return party_list(content, lang), [s for p in content.parties for s in p.sources]
+    if kind.startswith("party:"):
+        party = content.party(kind.split(":", 1)[1])
+        if party:
+            return party_card(party, lang), party.sources
+    return "", []
+
+
+def render_answer(
+    content: Content, entry: FaqEntry, lang: str, today: date, *, with_footer: bool = True
+) -> str:
+    built, extra_sources = _built(content, entry, lang, today)
+    body = "\n\n".join(part for part in (built, entry.text(lang).answer) if part)
+    if not with_footer:
+        return body
+    return body + footer([*entry.sources, *extra_sources], entry.verified, lang)

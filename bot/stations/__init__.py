@@ -1,0 +1,1 @@
+"""Polling stations abroad: finding them by name or location and describing them."""

@@ -1,0 +1,304 @@
+"""The SQLite store: schema migrations and every query the bot makes, in one place."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from bot.content.models import (
+    Content,
+    ElectionNote,
+    FaqEntry,
+    Party,
+    Station,
+    StationCountry,
+    Vote,
+)
+
+# Each migration runs once, in order; PRAGMA user_version records how many have run.
+# Append new ones at the end; never edit one that has shipped.
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE users (
+        id          INTEGER PRIMARY KEY,      -- Telegram user id
+        locale      TEXT NOT NULL,
+        created_at  TEXT NOT NULL,
+        updated_at  TEXT NOT NULL
+    );
+    CREATE TABLE faq_entries (
+        id          TEXT PRIMARY KEY,
+        section     TEXT NOT NULL,
+        position    INTEGER NOT NULL,
+        published   INTEGER NOT NULL DEFAULT 1,
+        render      TEXT,
+        articles    TEXT NOT NULL DEFAULT '[]',   -- JSON list of article numbers
+        sources     TEXT NOT NULL,                -- JSON list of addresses
+        verified    TEXT NOT NULL,                -- ISO date
+        updated_at  TEXT NOT NULL
+    );
+    CREATE TABLE faq_translations (
+        entry_id    TEXT NOT NULL REFERENCES faq_entries(id) ON DELETE CASCADE,
+        lang        TEXT NOT NULL,
+        questions   TEXT NOT NULL,                -- JSON list of phrasings
+        answer      TEXT NOT NULL,
+        PRIMARY KEY (entry_id, lang)
+    );
+    -- Structured records (votes, parties, stations, ...) as validated JSON documents:
+    -- the pydantic models in bot.content.models are their schema.
+    CREATE TABLE records (
+        kind        TEXT NOT NULL,
+        id          TEXT NOT NULL,
+        position    INTEGER NOT NULL,
+        data        TEXT NOT NULL,
+        updated_at  TEXT NOT NULL,
+        PRIMARY KEY (kind, id)
+    );
+    -- Questions the bot could not answer, for operators. No user id: nothing personal.
+    CREATE TABLE unanswered (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        text        TEXT NOT NULL,
+        lang        TEXT NOT NULL,
+        asked_at    TEXT NOT NULL
+    );
+    CREATE TABLE meta (
+        key         TEXT PRIMARY KEY,
+        value       TEXT NOT NULL
+    );
+    """,
+)
+
+# Content field -> (records.kind, model, key attribute)
+_RECORD_KINDS: dict[str, tuple[str, type[Any], str]] = {
+    "votes": ("vote", Vote, "id"),
+    "election_notes": ("election_note", ElectionNote, "id"),
+    "parties": ("party", Party, "id"),
+    "stations": ("station", Station, "id"),
+    "countries": ("station_country", StationCountry, "country"),
+}
+UNANSWERED_MAX_CHARS = 1000
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+class Database:
+    """One aiosqlite connection; opened in the dispatcher's startup hook, closed at shutdown."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self._conn: aiosqlite.Connection | None = None
+        # Locale lookups happen on every update; cache them instead of querying each time.
+        self._locales: dict[int, str | None] = {}
+
+    @property
+    def conn(self) -> aiosqlite.Connection:
+        if self._conn is None:
+            raise RuntimeError("the database is not open")
+        return self._conn
+
+    async def open(self) -> None:
+        if self.path.parent and not self.path.parent.exists():
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        # isolation_level=None: we issue BEGIN/COMMIT ourselves, so a transaction is explicit.
+        self._conn = await aiosqlite.connect(self.path, isolation_level=None)
+        await self._conn.execute("PRAGMA journal_mode=WAL")
+        await self._conn.execute("PRAGMA foreign_keys=ON")
+        await self._conn.execute("PRAGMA busy_timeout=5000")
+        await self.migrate()
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            await self._conn.close()
+            self._conn = None
+
+    async def __aenter__(self) -> Database:
+        await self.open()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def schema_version(self) -> int:
+        async with self.conn.execute("PRAGMA user_version") as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
+
+    async def migrate(self) -> None:
+        version = await self.schema_version()
+        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            await self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in filter(str.strip, script.split(";")):
+                    await self.conn.execute(statement)
+                await self.conn.execute(f"PRAGMA user_version = {number}")
+                await self.conn.execute("COMMIT")
+            except BaseException:
+                await self.conn.execute("ROLLBACK")
+                raise
+
+    # --- users -------------------------------------------------------------------------
+
+    async def get_locale(self, user_id: int) -> str | None:
+        if user_id not in self._locales:
+            async with self.conn.execute(
+                "SELECT locale FROM users WHERE id = ?", (user_id,)
+            ) as cur:
+                row = await cur.fetchone()
+            self._locales[user_id] = row[0] if row else None
+        return self._locales[user_id]
+
+    async def set_locale(self, user_id: int, locale: str) -> None:
+        now = _now()
+        await self.conn.execute(
+            "INSERT INTO users (id, locale, created_at, updated_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT(id) DO UPDATE SET "
+            "locale = excluded.locale, updated_at = excluded.updated_at",
+            (user_id, locale, now, now),
+        )
+        self._locales[user_id] = locale
+
+    async def forget_user(self, user_id: int) -> bool:
+        cur = await self.conn.execute("DELETE FROM users WHERE id = ?", (user_id,))
+        self._locales.pop(user_id, None)
+        return cur.rowcount > 0
+
+    # --- questions the bot could not answer --------------------------------------------
+
+    async def record_unanswered(self, text: str, lang: str) -> None:
+        await self.conn.execute(
+            "INSERT INTO unanswered (text, lang, asked_at) VALUES (?, ?, ?)",
+            (text[:UNANSWERED_MAX_CHARS], lang, _now()),
+        )
+
+    async def unanswered(self, limit: int = 50) -> list[tuple[str, str, str]]:
+        async with self.conn.execute(
+            "SELECT text, lang, asked_at FROM unanswered ORDER BY id DESC LIMIT ?", (limit,)
+        ) as cur:
+            return [(r[0], r[1], r[2]) for r in await cur.fetchall()]
+
+    # --- content -------------------------------------------------------------------------
+
+    async def content_is_empty(self) -> bool:
+        async with self.conn.execute("SELECT 1 FROM faq_entries LIMIT 1") as cur:
+            return await cur.fetchone() is None
+
+    async def content_version(self) -> int:
+        async with self.conn.execute("SELECT value FROM meta WHERE key = 'content_version'") as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
+
+    async def load_content(self) -> Content:
+        translations: dict[str, dict[str, Any]] = {}
+        async with self.conn.execute(
+            "SELECT entry_id, lang, questions, answer FROM faq_translations"
+        ) as cur:
+            async for entry_id, lang, questions, answer in cur:
+                translations.setdefault(entry_id, {})[lang] = {
+                    "questions": json.loads(questions),
+                    "answer": answer,
+                }
+        faq = []
+        async with self.conn.execute(
+            "SELECT id, section, published, render, articles, sources, verified "
+            "FROM faq_entries ORDER BY position, id"
+        ) as cur:
+            async for row in cur:
+                entry_id, section, published, render, articles, sources, verified = row
+                data: dict[str, Any] = {
+                    "id": entry_id,
+                    "section": section,
+                    "published": bool(published),
+                    "render": render,
+                    "articles": json.loads(articles),
+                    "sources": json.loads(sources),
+                    "verified": verified,
+                    **translations.get(entry_id, {}),
+                }
+                faq.append(FaqEntry.model_validate(data))
+        records: dict[str, list[Any]] = {}
+        for field, (kind, model, _) in _RECORD_KINDS.items():
+            async with self.conn.execute(
+                "SELECT data FROM records WHERE kind = ? ORDER BY position, id", (kind,)
+            ) as cur:
+                records[field] = [model.model_validate_json(r[0]) async for r in cur]
+        return Content(faq=faq, **records)
+
+    async def save_content(self, content: Content, *, replace: bool = False) -> None:
+        """Upserts every record of `content` in one transaction.
+
+        With replace=True, records of the kinds `content` carries that it does not list are
+        deleted, so the store then equals the imported set for those kinds.
+        """
+        now = _now()
+        await self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            if replace and content.faq:
+                await self._delete_missing("faq_entries", "id", [e.id for e in content.faq])
+            for position, entry in enumerate(content.faq):
+                await self._upsert_entry(entry, position, now)
+            for field, (kind, _, key) in _RECORD_KINDS.items():
+                items: list[Any] = getattr(content, field)
+                if replace and items:
+                    keys = [getattr(item, key) for item in items]
+                    await self._delete_missing("records", "id", keys, kind=kind)
+                for position, item in enumerate(items):
+                    await self.conn.execute(
+                        "INSERT INTO records (kind, id, position, data, updated_at) "
+                        "VALUES (?, ?, ?, ?, ?) ON CONFLICT(kind, id) DO UPDATE SET "
+                        "position = excluded.position, data = excluded.data, "
+                        "updated_at = excluded.updated_at",
+                        (kind, getattr(item, key), position, item.model_dump_json(), now),
+                    )
+            await self.conn.execute(
+                "INSERT INTO meta (key, value) VALUES ('content_version', '1') "
+                "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+            )
+            await self.conn.execute("COMMIT")
+        except BaseException:
+            await self.conn.execute("ROLLBACK")
+            raise
+
+    async def _delete_missing(
+        self, table: str, column: str, keep: Iterable[str], kind: str | None = None
+    ) -> None:
+        keep = list(keep)
+        marks = ",".join("?" * len(keep))
+        where = f"{column} NOT IN ({marks})" + (" AND kind = ?" if kind else "")
+        params = [*keep, kind] if kind else keep
+        await self.conn.execute(f"DELETE FROM {table} WHERE {where}", params)
+
+    async def _upsert_entry(self, entry: FaqEntry, position: int, now: str) -> None:
+        await self.conn.execute(
+            "INSERT INTO faq_entries "
+            "(id, section, position, published, render, articles, sources, verified, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET "
+            "section = excluded.section, position = excluded.position, "
+            "published = excluded.published, render = excluded.render, "
+            "articles = excluded.articles, sources = excluded.sources, "
+            "verified = excluded.verified, updated_at = excluded.updated_at",
+            (
+                entry.id,
+                entry.section,
+                position,
+                int(entry.published),
+                entry.render,
+                json.dumps(entry.articles),
+                json.dumps(entry.sources, ensure_ascii=False),
+                entry.verified.isoformat(),
+                now,
+            ),
+        )
+        for lang in ("kk", "ru", "en"):
+            text = entry.text(lang)
+            await self.conn.execute(
+                "INSERT INTO faq_translations (entry_id, lang, questions, answer) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT(entry_id, lang) DO UPDATE SET "
+                "questions = excluded.questions, answer = excluded.answer",
+                (entry.id, lang, json.dumps(text.questions, ensure_ascii=False), text.answer),
+            )
