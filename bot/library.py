@@ -37,8 +37,7 @@ class Library:
     def use(self, content: Content, version: int = 0) -> None:
         self.content = content
         self.version = version
-        with self.i18n.context():
-            self.index = FaqIndex(self._documents(content))
+        self.index = FaqIndex(self.documents(content))
 
     async def load(self, db: Database) -> None:
         self.use(await db.load_content(), await db.content_version())
@@ -51,13 +50,14 @@ class Library:
         self.use(await db.load_content(), version)
         return True
 
-    def _documents(self, content: Content) -> list[SearchDoc]:
+    def documents(self, content: Content) -> list[SearchDoc]:
+        """What the search indexes: each published entry's phrasings, answers and names."""
         today = date.today()
         docs = []
         for entry in content.published():
             answers = []
             for lang in LOCALES:
-                with self.i18n.use_locale(lang):
+                with self.i18n.context(), self.i18n.use_locale(lang):
                     answers.append(
                         plain(render_answer(content, entry, lang, today, with_footer=False))
                     )
@@ -73,6 +73,9 @@ class Library:
 
     def search(self, question: str) -> SearchResult:
         return self.index.search(question)
+
+    def search_id(self, question: str) -> str | None:
+        return self.index.search(question).entry_id
 
     def entry(self, entry_id: str) -> FaqEntry | None:
         entry = self.content.entry(entry_id)

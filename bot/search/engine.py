@@ -25,11 +25,24 @@ from bot.search.stopwords import STOPWORDS
 from bot.search.text import features, fold, words
 
 # Thresholds on the blended score (0..1), tuned on the dev questions; see bench/search.py.
-ANSWER_AT = 0.42
-SUGGEST_AT = 0.26
-MARGIN = 0.04
+W_PHRASING, W_QUESTIONS = 0.3, 0.5
+ANSWER_AT = 0.5
+SUGGEST_AT = 0.3
+MARGIN = 0.0
 MAX_SUGGESTIONS = 3
 MAX_QUERY_WORDS = 40  # a pasted essay is not a question; its first words are enough
+UNKNOWN_NUMBER_WEIGHT = 1.0
+UNKNOWN_WEIGHT = 0.7
+CANDIDATES = 40
+# A word has about this many features (prefix and stem); a phrasing's size is their sum.
+PHRASING_FEATURES = 1.3
+
+
+def blend(phrasing: float, questions: float, anywhere: float) -> float:
+    """Geometric blend: a question word the entry does not know at all costs more than one
+    its closest phrasing lacks, and no single part can carry a poor match alone."""
+    cover = W_QUESTIONS * questions + (1 - W_QUESTIONS) * anywhere
+    return phrasing**W_PHRASING * cover ** (1 - W_PHRASING)
 
 
 @dataclass(frozen=True)
@@ -66,54 +79,59 @@ class _Token:
 class FaqIndex:
     def __init__(self, docs: Iterable[SearchDoc]) -> None:
         self.ids: list[str] = []
-        # feature -> phrasing numbers; feature -> entry numbers (questions / answers)
-        self._phrasing_postings: dict[str, list[int]] = defaultdict(list)
-        self._question_entries: dict[str, set[int]] = defaultdict(set)
-        self._answer_entries: dict[str, set[int]] = defaultdict(set)
-        self._phrasing_entry: list[int] = []
-        self._phrasing_feats: list[list[frozenset[str]]] = []
+        self._entry_phrasings: list[list[frozenset[str]]] = []  # each phrasing's features
+        self._question_feats: list[frozenset[str]] = []  # per entry, union over phrasings
+        self._answer_feats: list[frozenset[str]] = []
         self._vocabulary: dict[str, frozenset[str]] = {}  # folded word -> features
-        for number, doc in enumerate(docs):
+        for doc in docs:
             self.ids.append(doc.entry_id)
-            for text in (*doc.questions, *doc.keywords):
-                token_feats = self._analyse(text)
-                if not token_feats:
-                    continue
-                phrasing = len(self._phrasing_entry)
-                self._phrasing_entry.append(number)
-                self._phrasing_feats.append(token_feats)
-                for feat in set().union(*token_feats):
-                    self._phrasing_postings[feat].append(phrasing)
-                    self._question_entries[feat].add(number)
-            for text in doc.answers:
-                for feats in self._analyse(text):
-                    for feat in feats:
-                        self._answer_entries[feat].add(number)
+            phrasings = [self._analyse(t) for t in (*doc.questions, *doc.keywords)]
+            phrasings = [p for p in phrasings if p]
+            self._entry_phrasings.append([frozenset().union(*p) for p in phrasings])
+            self._question_feats.append(frozenset().union(*self._entry_phrasings[-1]))
+            answer = [f for text in doc.answers for token in self._analyse(text) for f in token]
+            self._answer_feats.append(frozenset(answer))
+        # feature -> entries whose questions or answers have it
+        self._postings: dict[str, list[int]] = defaultdict(list)
+        for number, (q_feats, a_feats) in enumerate(
+            zip(self._question_feats, self._answer_feats, strict=True)
+        ):
+            for feat in q_feats | a_feats:
+                self._postings[feat].append(number)
         total = max(len(self.ids), 1)
-        df: dict[str, int] = defaultdict(int)
-        for feat in {*self._question_entries, *self._answer_entries}:
-            df[feat] = len(
-                self._question_entries.get(feat, set()) | self._answer_entries.get(feat, set())
-            )
-        self._idf = {feat: math.log(1 + total / count) for feat, count in df.items()}
-        self._unknown_idf = math.log(1 + total / 0.5)
-        self._phrasing_weight = [
-            sum(self._token_weight(feats) for feats in tokens) for tokens in self._phrasing_feats
+        self._idf = {f: math.log(1 + total / len(e)) for f, e in self._postings.items()}
+        # An unknown word weighs like a rare known one: enough that "weather in Almaty" is
+        # not about Almaty's polling stations, not so much that the personal context of a
+        # long question ("my mother had surgery") drowns what it asks.
+        self._unknown_idf = UNKNOWN_WEIGHT * math.log(1 + total)
+        self._phrasing_sizes = [
+            [sum(self._idf[f] for f in phrasing) / PHRASING_FEATURES for phrasing in phrasings]
+            for phrasings in self._entry_phrasings
         ]
-        self._fuzzy_choices = list(self._vocabulary)
+        # per entry: feature -> numbers of its phrasings that have it
+        self._entry_postings: list[dict[str, list[int]]] = []
+        for phrasings in self._entry_phrasings:
+            postings: dict[str, list[int]] = defaultdict(list)
+            for number, phrasing in enumerate(phrasings):
+                for feat in phrasing:
+                    postings[feat].append(number)
+            self._entry_postings.append(dict(postings))
+        # Features in more than this many entries are too common to propose candidates.
+        self._common = max(CANDIDATES, total // 4)
+        self._by_initial: dict[str, list[str]] = defaultdict(list)
+        for word in self._vocabulary:
+            self._by_initial[word[0]].append(word)
 
     def _analyse(self, text: str) -> list[frozenset[str]]:
         tokens = []
         for word in words(text):
-            if fold(word) in STOPWORDS:
+            folded = fold(word)
+            if folded in STOPWORDS:
                 continue
             feats = features(word)
-            self._vocabulary.setdefault(fold(word), feats)
+            self._vocabulary.setdefault(folded, feats)
             tokens.append(feats)
         return tokens
-
-    def _token_weight(self, feats: frozenset[str]) -> float:
-        return max((self._idf.get(f, 0.0) for f in feats), default=0.0)
 
     def _query_tokens(self, query: str) -> list[_Token]:
         tokens: list[_Token] = []
@@ -129,58 +147,70 @@ class FaqIndex:
                 continue
             seen.add(feats)
             known = [self._idf[f] for f in feats if f in self._idf]
-            tokens.append(_Token(feats, max(known) if known else self._unknown_idf))
+            if known:
+                weight = max(known)
+            else:
+                # An unknown number ("мне 17 лет") says less about the topic than a word does.
+                weight = UNKNOWN_NUMBER_WEIGHT if folded.isdigit() else self._unknown_idf
+            tokens.append(_Token(feats, weight))
         return tokens
 
     def _correct(self, folded: str) -> frozenset[str] | None:
-        """The features of the nearest known word, when it is a typo or two away."""
-        if len(folded) < 4 or folded.isdigit():
+        """The features of the nearest known word, when it is a typo or two away.
+
+        Short words are left alone: at four letters one edit turns "joke" into "jeke" (жеке).
+        A typo rarely hits the first letter, so the candidate must share it.
+        """
+        if len(folded) < 5 or folded.isdigit():
             return None
-        allowed = 1 if len(folded) < 7 else 2
-        hit = process.extractOne(
-            folded, self._fuzzy_choices, scorer=Levenshtein.distance, score_cutoff=allowed
-        )
+        allowed = 1 if len(folded) < 8 else 2
+        choices = self._by_initial.get(folded[0], [])
+        hit = process.extractOne(folded, choices, scorer=Levenshtein.distance, score_cutoff=allowed)
         return self._vocabulary[hit[0]] if hit else None
+
+    def _candidates(self, tokens: list[_Token]) -> list[int]:
+        """Entries worth scoring: those sharing the question's rarer features, best first.
+
+        Scoring is exact but costs per phrasing, so on a large store only the entries the
+        distinctive words point at are scored."""
+        evidence: dict[int, float] = defaultdict(float)
+        for token in tokens:
+            postings = [self._postings.get(f, ()) for f in token.feats]
+            if all(len(p) > self._common for p in postings) and len(tokens) > 1:
+                continue
+            for entry in set().union(*postings):
+                evidence[entry] += token.weight
+        return sorted(evidence, key=evidence.__getitem__, reverse=True)[:CANDIDATES]
 
     def search(self, query: str) -> SearchResult:
         tokens = self._query_tokens(query)
         total = sum(t.weight for t in tokens)
         if not tokens or total <= 0:
             return SearchResult(None, ())
-        phrasing_hits: dict[int, float] = defaultdict(float)
-        question_cover: dict[int, float] = defaultdict(float)
-        answer_cover: dict[int, float] = defaultdict(float)
-        for token in tokens:
-            phrasings: set[int] = set()
-            entries_q: set[int] = set()
-            entries_a: set[int] = set()
-            for feat in token.feats:
-                phrasings.update(self._phrasing_postings.get(feat, ()))
-                entries_q |= self._question_entries.get(feat, set())
-                entries_a |= self._answer_entries.get(feat, set())
-            for phrasing in phrasings:
-                phrasing_hits[phrasing] += token.weight
-            for entry in entries_q:
-                question_cover[entry] += token.weight
-            for entry in entries_a:
-                answer_cover[entry] += token.weight
-        best_phrasing: dict[int, float] = defaultdict(float)
-        for phrasing, hit in phrasing_hits.items():
+        scores: list[tuple[float, int]] = []
+        for entry in self._candidates(tokens):
+            q_feats, a_feats = self._question_feats[entry], self._answer_feats[entry]
+            q_cov = sum(t.weight for t in tokens if t.feats & q_feats) / total
+            a_cov = sum(t.weight for t in tokens if t.feats & a_feats) / total
+            hits: dict[int, float] = defaultdict(float)
+            postings = self._entry_postings[entry]
+            for token in tokens:
+                matched = {n for f in token.feats for n in postings.get(f, ())}
+                for number in matched:
+                    hits[number] += token.weight
+            sizes = self._phrasing_sizes[entry]
             # Dice overlap: the share of both the question and the phrasing that agree.
-            dice = 2 * hit / (total + self._phrasing_weight[phrasing])
-            entry = self._phrasing_entry[phrasing]
-            best_phrasing[entry] = max(best_phrasing[entry], dice)
-        scores = []
-        for entry in set(question_cover) | set(answer_cover):
-            q_cov = question_cover.get(entry, 0.0) / total
-            any_cov = max(q_cov, answer_cover.get(entry, 0.0) / total)
-            score = 0.5 * best_phrasing.get(entry, 0.0) + 0.3 * q_cov + 0.2 * any_cov
-            scores.append(Match(self.ids[entry], round(score, 4)))
-        scores.sort(key=lambda m: (-m.score, m.entry_id))
-        return self._decide(tuple(scores))
+            best = max((2 * hit / (total + sizes[n]) for n, hit in hits.items()), default=0.0)
+            score = blend(best, q_cov, max(q_cov, a_cov))
+            scores.append((round(score, 4), entry))
+        # Ties go to the entry listed first: content lists the general entry before its
+        # special cases (voting.documents before abroad.documents).
+        scores.sort(key=lambda pair: (-pair[0], pair[1]))
+        return self._decide(tuple(Match(self.ids[entry], score) for score, entry in scores))
 
     @staticmethod
     def _decide(ranked: tuple[Match, ...]) -> SearchResult:
+        # Module constants are read at call time so the benchmark can explore them.
         if not ranked or ranked[0].score < SUGGEST_AT:
             return SearchResult(None, (), ranked)
         top = ranked[0]
