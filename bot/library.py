@@ -15,7 +15,9 @@ from aiogram.utils.i18n import I18n
 from bot import LOCALES
 from bot.content.models import Content, FaqEntry
 from bot.render import render_answer
-from bot.search.engine import FaqIndex, SearchDoc, SearchResult
+from bot.search.articles import article_numbers
+from bot.search.engine import FaqIndex, Match, SearchDoc, SearchResult
+from bot.stations.index import StationIndex
 from bot.storage import Database
 
 _TAG = re.compile(r"<[^>]+>")
@@ -31,13 +33,17 @@ class Library:
         self.version = -1
         self.content = Content()
         self.index = FaqIndex(())
+        self.stations = StationIndex(self.content)
+        self._articles: dict[int, str] = {}
         if content is not None:
             self.use(content)
 
     def use(self, content: Content, version: int = 0) -> None:
         self.content = content
         self.version = version
+        self.stations = StationIndex(content)
         self.index = FaqIndex(self.documents(content))
+        self._articles = {n: e.id for e in content.published() for n in e.articles}
 
     async def load(self, db: Database) -> None:
         self.use(await db.load_content(), await db.content_version())
@@ -72,6 +78,12 @@ class Library:
         return docs
 
     def search(self, question: str) -> SearchResult:
+        """An article number the content knows ("9-бап", "статья 9") answers directly;
+        anything else goes to the free-text search."""
+        for number in article_numbers(question):
+            entry = self._articles.get(number)
+            if entry is not None:
+                return SearchResult(Match(entry, 1.0), (), (Match(entry, 1.0),))
         return self.index.search(question)
 
     def search_id(self, question: str) -> str | None:

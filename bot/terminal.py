@@ -216,7 +216,7 @@ class TerminalChat:
             await self.dp.feed_update(self.bot, update)
 
     async def run(self, lines: TextIO = sys.stdin) -> None:
-        await self.dp.emit_startup(bot=self.bot)
+        await self.dp.emit_startup(bot=self.bot, **self.dp.workflow_data)
         try:
             print(
                 "Saylau terminal chat. Type a question, a button's number, "
@@ -233,4 +233,4 @@ class TerminalChat:
                 if line.strip():
                     await self.send(line.strip())
         finally:
-            await self.dp.emit_shutdown(bot=self.bot)
+            await self.dp.emit_shutdown(bot=self.bot, **self.dp.workflow_data)

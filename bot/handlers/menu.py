@@ -22,7 +22,7 @@ from bot.keyboards import (
     section_titles,
 )
 from bot.library import Library
-from bot.render import render_answer
+from bot.render import OFFICIAL_SITE, next_vote, party_sort_key, render_answer
 from bot.storage import Database
 
 router = Router(name="menu")
@@ -79,21 +79,78 @@ async def forget(message: Message, db: Database) -> None:
 
 
 def section_entries(library: Library, section: str, lang: str) -> list[tuple[str, str]]:
-    return [(e.id, library.title(e, lang)) for e in library.content.published(section)]
+    entries = library.content.published(section)
+    if section == "parties":
+        # Party cards in a neutral order, alphabetical in the reader's language.
+        cards = [e for e in entries if (e.render or "").startswith("party:")]
+        names = {
+            e.id: party_sort_key(party, lang)
+            for e in cards
+            if (party := library.content.party((e.render or "").split(":", 1)[1]))
+        }
+        first = [e for e in entries if e not in cards and e.render == "party_list"]
+        rest = [e for e in entries if e not in cards and e not in first]
+        entries = first + sorted(cards, key=lambda e: names.get(e.id, e.id)) + rest
+    return [(e.id, library.title(e, lang)) for e in entries]
+
+
+def section_intro(section: str, library: Library, lang: str, today: date) -> str:
+    """What a section says above its list of questions."""
+    if section == "elections":
+        return "\n\n".join(
+            (
+                next_vote(library.content, lang, today),
+                _("Polling stations are open 07:00-20:00 local time."),
+                _(
+                    "Bring your identity card or passport; a digital ID in the eGov Mobile, "
+                    "Kaspi or Halyk apps is accepted; a driver's licence is not."
+                ),
+            )
+        )
+    if section == "parties":
+        return _(
+            "Saylau recommends no party or candidate. Parties are listed alphabetically; "
+            "every card has the same fields. Official lists: {site}"
+        ).format(site=OFFICIAL_SITE)
+    if section == "constitution":
+        return _(
+            "The new Constitution was adopted at the referendum of 15 March 2026 and has been "
+            "in force since 1 July 2026. Pick a topic, or type an article number, "
+            "e.g. <i>9-бап</i>, <i>статья 9</i> or <i>article 9</i>."
+        )
+    return ""
 
 
 @router.callback_query(SectionCb.filter())
 async def open_section(
-    callback: CallbackQuery, callback_data: SectionCb, library: Library, i18n: I18n
+    callback: CallbackQuery,
+    callback_data: SectionCb,
+    library: Library,
+    i18n: I18n,
+    today: Callable[[], date],
 ) -> None:
     titles = section_titles()
     if callback_data.section not in titles:
         await acknowledge(callback, _("This button is out of date."))
         return
     await acknowledge(callback)
-    items = section_entries(library, callback_data.section, i18n.current_locale)
-    text = f"<b>{titles[callback_data.section]}</b>\n\n" + _("Pick a question:")
+    lang = i18n.current_locale
+    items = section_entries(library, callback_data.section, lang)
+    intro = section_intro(callback_data.section, library, lang, today())
+    text = "\n\n".join(
+        part
+        for part in (f"<b>{titles[callback_data.section]}</b>", intro, _("Pick a question:"))
+        if part
+    )
     await show(callback, text, entries_keyboard(items, callback_data.section, callback_data.page))
+
+
+@router.callback_query(MenuCb.filter(F.action == "reminders"))
+async def reminders_button(
+    callback: CallbackQuery, library: Library, i18n: I18n, today: Callable[[], date]
+) -> None:
+    # Reminders are not built yet; the entry says so and where to look meanwhile.
+    await open_entry(callback, EntryCb(entry_id="bot.reminders"), library, i18n, today)
 
 
 @router.callback_query(EntryCb.filter())
