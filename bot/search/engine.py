@@ -153,7 +153,9 @@ class FaqIndex:
             seen.add(feats)
             known = [self._idf[f] for f in feats if f in self._idf]
             if known:
-                weight = max(known)
+                # The word's most general form decides: "какая" weighs like "как", not like
+                # the rare "kakai" that only one phrasing happens to contain.
+                weight = min(known)
             else:
                 # An unknown number ("мне 17 лет") says less about the topic than a word does.
                 weight = UNKNOWN_NUMBER_WEIGHT if folded.isdigit() else self._unknown_idf
