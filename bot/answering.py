@@ -8,8 +8,8 @@ from typing import Any
 from bot.config import Settings
 from bot.dispatcher import astana_today, prepare
 from bot.i18n import build_i18n
-from bot.library import Library, plain
-from bot.render import render_answer
+from bot.library import Library
+from bot.render import html_to_text, render_answer
 from bot.storage import Database
 
 
@@ -46,7 +46,7 @@ class Answerer:
     @staticmethod
     def as_text(result: dict[str, Any]) -> str:
         if result["answer"]:
-            return plain(result["answer"]).strip()
+            return html_to_text(result["answer"]).strip()
         if result["suggestions"]:
             return "Not sure. Did you mean: " + ", ".join(result["suggestions"])
         return "I don't know (no entry fits)."

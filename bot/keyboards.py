@@ -32,6 +32,22 @@ class MenuCb(CallbackData, prefix="menu"):
     action: str  # "main", "reminders", "language", "about"
 
 
+class CountriesCb(CallbackData, prefix="countries"):
+    page: int = 0
+
+
+class CountryCb(CallbackData, prefix="country"):
+    code: str  # ISO 3166 alpha-2
+
+
+class StationCb(CallbackData, prefix="station"):
+    station_id: str
+
+
+class LocateCb(CallbackData, prefix="locate"):
+    """Asks for the reply keyboard whose button shares the user's location."""
+
+
 def section_titles() -> dict[str, str]:
     return {
         "elections": "🗳 " + _("Elections and dates"),

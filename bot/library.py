@@ -6,25 +6,17 @@ SQLite, on the hot path. One object per process, kept in the Dispatcher's workfl
 
 from __future__ import annotations
 
-import re
 from datetime import date
-from html import unescape
 
 from aiogram.utils.i18n import I18n
 
 from bot import LOCALES
 from bot.content.models import Content, FaqEntry
-from bot.render import render_answer
+from bot.render import html_to_text, render_answer
 from bot.search.articles import article_numbers
 from bot.search.engine import FaqIndex, Match, SearchDoc, SearchResult
 from bot.stations.index import StationIndex
 from bot.storage import Database
-
-_TAG = re.compile(r"<[^>]+>")
-
-
-def plain(html: str) -> str:
-    return unescape(_TAG.sub(" ", html))
 
 
 class Library:
@@ -65,7 +57,10 @@ class Library:
             for lang in LOCALES:
                 with self.i18n.context(), self.i18n.use_locale(lang):
                     answers.append(
-                        plain(render_answer(content, entry, lang, today, with_footer=False))
+                        html_to_text(
+                            render_answer(content, entry, lang, today, with_footer=False),
+                            links=False,
+                        )
                     )
             docs.append(
                 SearchDoc(

@@ -6,8 +6,10 @@ such as reminders or the `ask` command, wraps calls in `i18n.use_locale(lang)`).
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from datetime import date
-from html import escape
+from html import escape, unescape
 from urllib.parse import urlsplit
 
 from aiogram.utils.i18n import gettext as _
@@ -17,6 +19,18 @@ from babel.numbers import format_decimal
 from bot.content.models import Content, FaqEntry, Party, Vote
 
 OFFICIAL_SITE = '<a href="https://www.election.gov.kz">election.gov.kz</a>'
+_LINK = re.compile(r'<a href="([^"]*)">(.*?)</a>', re.S)
+_TAG = re.compile(r"<[^>]+>")
+
+
+def html_to_text(html: str, *, links: bool = True) -> str:
+    """Telegram HTML as plain text; a link keeps its address unless its text already is it."""
+
+    def link(match: re.Match[str]) -> str:
+        url, text = match.group(1), match.group(2)
+        return text if not links or text in url else f"{text} <{url}>"
+
+    return unescape(_TAG.sub("", _LINK.sub(link, html)))
 
 
 def long_date(day: date, lang: str) -> str:
@@ -67,37 +81,56 @@ def vote_line(vote: Vote, lang: str) -> str:
     return line
 
 
+@dataclass(frozen=True)
+class Outlook:
+    """Which votes the "next vote" answer talks about, on a given day."""
+
+    upcoming: Vote | None  # the next announced vote (exact date first, else month only)
+    lapsed: tuple[Vote, ...]  # announced, but the announced time has passed unconfirmed
+    latest: Vote | None  # the most recent held vote, shown when nothing is upcoming
+
+    @property
+    def votes(self) -> list[Vote]:
+        shown = [self.upcoming] if self.upcoming else [*self.lapsed, self.latest]
+        return [v for v in shown if v is not None]
+
+
+def outlook(content: Content, today: date) -> Outlook:
+    announced = [v for v in content.votes if v.status == "announced"]
+    this_month = today.strftime("%Y-%m")
+    dated = sorted((v for v in announced if v.date and v.date >= today), key=lambda v: v.sort_key)
+    undated = sorted(
+        (v for v in announced if v.date is None and (v.month or "") >= this_month),
+        key=lambda v: v.sort_key,
+    )
+    lapsed = tuple(v for v in announced if v not in dated and v not in undated)
+    held = sorted(
+        (v for v in content.votes if v.status == "held" and v.date and v.date <= today),
+        key=lambda v: v.sort_key,
+    )
+    return Outlook((dated or undated or [None])[0], lapsed, held[-1] if held else None)
+
+
 def next_vote(content: Content, lang: str, today: date) -> str:
     """The next announced vote with a countdown, or an honest "none announced" and the latest."""
-    announced = [v for v in content.votes if v.status == "announced"]
-    dated = sorted((v for v in announced if v.date and v.date >= today), key=lambda v: v.sort_key)
-    this_month = today.strftime("%Y-%m")
-    undated = [v for v in announced if v.date is None and (v.month or "") >= this_month]
-    lapsed = [
-        v
-        for v in announced
-        if (v.date and v.date < today) or (v.date is None and (v.month or "") < this_month)
-    ]
+    view = outlook(content, today)
     parts: list[str] = []
-    if dated:
-        vote = dated[0]
-        days = (vote.date - today).days if vote.date else 0
-        parts.append(_("The next vote:") + "\n" + vote_line(vote, lang))
-        if days == 0:
-            parts.append("<b>" + _("Voting is today, 07:00-20:00 local time.") + "</b>")
-        else:
-            parts.append(_("{n} day left", "{n} days left", days).format(n=days))
-    elif undated:
-        parts.append(_("The next vote:") + "\n" + vote_line(undated[0], lang))
+    if view.upcoming:
+        parts.append(_("The next vote:") + "\n" + vote_line(view.upcoming, lang))
+        if view.upcoming.date:
+            days = (view.upcoming.date - today).days
+            if days == 0:
+                parts.append("<b>" + _("Voting is today, 07:00-20:00 local time.") + "</b>")
+            else:
+                parts.append(_("{n} day left", "{n} days left", days).format(n=days))
     else:
         parts.append(_("No upcoming vote with a date is announced in our data."))
-        for vote in lapsed:
-            parts.append(
-                _("Announced earlier, not confirmed in our sources:") + "\n" + vote_line(vote, lang)
-            )
-        held = sorted((v for v in content.votes if v.status == "held"), key=lambda v: v.sort_key)
-        if held:
-            parts.append(_("The most recent vote:") + "\n" + vote_line(held[-1], lang))
+        parts += [
+            _("Announced earlier, not confirmed in our sources:") + "\n" + vote_line(v, lang)
+            for v in view.lapsed
+        ]
+        if view.latest:
+            parts.append(_("The most recent vote:") + "\n" + vote_line(view.latest, lang))
     parts += [escape(note.text.get(lang)) for note in content.election_notes]
     parts.append(_("Official dates and results: {site}").format(site=OFFICIAL_SITE))
     return "\n\n".join(parts)
@@ -148,7 +181,7 @@ def _built(content: Content, entry: FaqEntry, lang: str, today: date) -> tuple[s
     """The part of an answer built from structured data, and the sources it rests on."""
     kind = entry.render or ""
     if kind == "next_vote":
-        sources = [s for v in content.votes for s in v.sources]
+        sources = [s for v in outlook(content, today).votes for s in v.sources]
         sources += [s for n in content.election_notes for s in n.sources]
         return next_vote(content, lang, today), sources
     if kind == "vote_history":

@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import re
 import sys
 from collections.abc import AsyncGenerator, Callable
 from datetime import UTC, datetime
-from html import unescape
 from typing import Any, TextIO
 
 from aiogram import Bot, Dispatcher
@@ -40,6 +38,8 @@ from aiogram.types import (
     User,
     Venue,
 )
+
+from bot.render import html_to_text
 
 BOT_USER = User(id=1000, is_bot=True, first_name="Saylau", username="saylau_bot")
 LOCAL_TOKEN = "1000:local-terminal-session"
@@ -83,9 +83,10 @@ class LocalSession(BaseSession):
         if isinstance(method, GetMe):
             result = BOT_USER
         elif isinstance(method, SendMessage):
-            result = self._message(
-                int(method.chat_id), text=method.text, reply_markup=method.reply_markup
-            )
+            # A sent message keeps only an inline keyboard; a reply keyboard stays with the client.
+            markup = method.reply_markup
+            inline = markup if isinstance(markup, InlineKeyboardMarkup) else None
+            result = self._message(int(method.chat_id), text=method.text, reply_markup=inline)
         elif isinstance(method, SendLocation):
             result = self._message(
                 int(method.chat_id),
@@ -151,17 +152,6 @@ class UpdateFactory:
             message=message,
         )
         return Update(update_id=next(self._ids), callback_query=query)
-
-
-_LINK = re.compile(r'<a href="([^"]*)">(.*?)</a>', re.S)
-_TAG = re.compile(r"<[^>]+>")
-
-
-def html_to_text(html: str) -> str:
-    text = _LINK.sub(
-        lambda m: m.group(2) if m.group(2) in m.group(1) else f"{m.group(2)} <{m.group(1)}>", html
-    )
-    return unescape(_TAG.sub("", text))
 
 
 class TerminalChat:

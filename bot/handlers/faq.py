@@ -14,6 +14,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
+from bot.handlers import abroad
 from bot.handlers.common import acknowledge, show
 from bot.keyboards import entry_keyboard, main_menu, menu_button, suggestions_keyboard
 from bot.library import Library
@@ -45,6 +46,9 @@ async def question(
         await message.answer(_("Please type your question in words."), reply_markup=main_menu())
         return
     result = library.search(text)
+    # A place abroad ("Стамбулда учаске бар ма?", "Italy") gets its station card.
+    if await abroad.answer_places(message, library, result, lang, today()):
+        return
     if result.answer is not None:
         entry = library.entry(result.answer.entry_id)
         if entry is not None:
