@@ -41,11 +41,16 @@ def build_i18n(locales_dir: Path, default_locale: str) -> I18n:
     return I18n(path=locales_dir, default_locale=default_locale, domain=DOMAIN)
 
 
-def pick_locale(saved: str | None, user: User | None, default: str) -> str:
+def known_locale(saved: str | None, user: User | None) -> str | None:
+    """The user's saved choice, else Telegram's language_code when it is kk, ru or en."""
     if saved in LOCALES:
         return saved
     code = (user.language_code or "").split("-")[0].lower() if user else ""
-    return code if code in LOCALES else default
+    return code if code in LOCALES else None
+
+
+def pick_locale(saved: str | None, user: User | None, default: str) -> str:
+    return known_locale(saved, user) or default
 
 
 class LocaleMiddleware(I18nMiddleware):

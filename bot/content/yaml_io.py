@@ -57,7 +57,9 @@ def _format_error(err: Any) -> str:
     return f"{where}: {msg}" if where else msg
 
 
-def _load_file(path: Path, into: dict[str, list[Any]], problems: list[str]) -> None:
+def _load_file(
+    path: Path, into: dict[str, list[Any]], problems: list[str], origins: dict[str, Path]
+) -> None:
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
@@ -84,6 +86,7 @@ def _load_file(path: Path, into: dict[str, list[Any]], problems: list[str]) -> N
         for index, record in enumerate(records):
             try:
                 into[field].append(model.model_validate(record))
+                origins[str(getattr(into[field][-1], "id", None) or record.get("country"))] = path
             except ValidationError as exc:
                 label = _describe(record, index)
                 for err in exc.errors():
@@ -96,8 +99,10 @@ def yaml_files(path: Path) -> list[Path]:
     return [path]
 
 
-def load_content(path: Path) -> Content:
-    """Parses and validates a YAML file or a folder of them; raises ContentError."""
+def load_content(path: Path, origins: dict[str, Path] | None = None) -> Content:
+    """Parses and validates a YAML file or a folder of them; raises ContentError.
+
+    `origins`, when given, is filled with each record's id and the file it came from."""
     if not path.exists():
         raise ContentError([f"{path}: no such file or folder"])
     files = yaml_files(path)
@@ -106,7 +111,7 @@ def load_content(path: Path) -> Content:
     collected: dict[str, list[Any]] = defaultdict(list)
     problems: list[str] = []
     for file in files:
-        _load_file(file, collected, problems)
+        _load_file(file, collected, problems, {} if origins is None else origins)
     if problems:
         raise ContentError(problems)
     return Content(**collected)

@@ -1,4 +1,8 @@
-"""Every feature's router, included in one place (order matters: free text comes last)."""
+"""Every feature's router, included in one place (order matters: free text comes last).
+
+Each module's build() registers its handlers on a new Router: a Router joins one parent only,
+and the tests build a dispatcher per test, so routers are made per dispatcher, not per module.
+"""
 
 from aiogram import Router
 
@@ -7,6 +11,6 @@ from bot.handlers import abroad, errors, faq, menu, start
 
 def build_router() -> Router:
     root = Router(name="saylau")
-    # abroad before menu: it opens its own section, which the menu's generic handler also fits.
-    root.include_routers(errors.router, start.router, abroad.router, menu.router, faq.router)
+    # abroad before menu: it owns the "Voting abroad" section the menu would otherwise list.
+    root.include_routers(errors.build(), start.build(), abroad.build(), menu.build(), faq.build())
     return root

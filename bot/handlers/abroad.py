@@ -47,7 +47,6 @@ from bot.stations.card import (
 )
 from bot.stations.index import HOME, Found, StationIndex, point_country
 
-router = Router(name="abroad")
 SECTION = "abroad"
 MAX_PLACES = 3  # a message naming more places gets the first three
 # When the FAQ search picks another topic but an abroad entry scores this close, the search
@@ -219,7 +218,6 @@ def section_keyboard(library: Library, lang: str, page: int) -> InlineKeyboardMa
     return InlineKeyboardMarkup(inline_keyboard=[*rows, *extra, last])
 
 
-@router.callback_query(SectionCb.filter(F.section == SECTION))
 async def open_section(
     callback: CallbackQuery, callback_data: SectionCb, library: Library, i18n: I18n
 ) -> None:
@@ -257,7 +255,6 @@ async def _show_countries(callback: CallbackQuery, library: Library, lang: str, 
     await show(callback, text, countries_keyboard(library.stations, lang, page))
 
 
-@router.callback_query(CountriesCb.filter())
 async def countries(
     callback: CallbackQuery, callback_data: CountriesCb, library: Library, i18n: I18n
 ) -> None:
@@ -265,7 +262,6 @@ async def countries(
     await _show_countries(callback, library, i18n.current_locale, callback_data.page)
 
 
-@router.callback_query(CountryCb.filter())
 async def country(
     callback: CallbackQuery,
     callback_data: CountryCb,
@@ -282,7 +278,6 @@ async def country(
     await _show_all(callback, [country_reply(library.stations, callback_data.code, lang, today())])
 
 
-@router.callback_query(StationCb.filter())
 async def station(
     callback: CallbackQuery,
     callback_data: StationCb,
@@ -300,7 +295,6 @@ async def station(
     await _show_all(callback, [reply])
 
 
-@router.callback_query(LocateCb.filter())
 async def ask_location(callback: CallbackQuery) -> None:
     await acknowledge(callback)
     # An inline button cannot ask for a location; a reply-keyboard button can.
@@ -317,7 +311,6 @@ async def ask_location(callback: CallbackQuery) -> None:
         )
 
 
-@router.message(F.location)
 async def location(
     message: Message, library: Library, i18n: I18n, today: Callable[[], date]
 ) -> None:
@@ -328,3 +321,14 @@ async def location(
     )
     for reply in replies:
         await _send(message.bot, message.chat.id, reply)
+
+
+def build() -> Router:
+    router = Router(name="abroad")
+    router.callback_query.register(open_section, SectionCb.filter(F.section == SECTION))
+    router.callback_query.register(countries, CountriesCb.filter())
+    router.callback_query.register(country, CountryCb.filter())
+    router.callback_query.register(station, StationCb.filter())
+    router.callback_query.register(ask_location, LocateCb.filter())
+    router.message.register(location, F.location)
+    return router

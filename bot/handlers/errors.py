@@ -10,11 +10,9 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.types import ErrorEvent
 from aiogram.utils.i18n import gettext as _
 
-router = Router(name="errors")
 log = logging.getLogger(__name__)
 
 
-@router.errors()
 async def on_error(event: ErrorEvent) -> bool:
     log.exception("update %s failed", event.update.update_id, exc_info=event.exception)
     update = event.update
@@ -26,3 +24,9 @@ async def on_error(event: ErrorEvent) -> bool:
         elif update.callback_query:
             await update.callback_query.answer(text, show_alert=True)
     return True
+
+
+def build() -> Router:
+    router = Router(name="errors")
+    router.errors.register(on_error)
+    return router

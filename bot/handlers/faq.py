@@ -21,18 +21,15 @@ from bot.library import Library
 from bot.render import render_answer
 from bot.storage import Database
 
-router = Router(name="faq")
 log = logging.getLogger(__name__)
 
 
-@router.message(F.text.startswith("/"))
 async def unknown_command(message: Message) -> None:
     await message.answer(
         _("I don't know that command. Type /help to see what I can do."), reply_markup=main_menu()
     )
 
 
-@router.message(F.text)
 async def question(
     message: Message,
     library: Library,
@@ -42,7 +39,8 @@ async def question(
 ) -> None:
     text = (message.text or "").strip()
     lang = i18n.current_locale
-    if not text:
+    if not any(ch.isalnum() for ch in text):
+        # Only spaces, punctuation, emoji or invisible marks: nothing to search or to record.
         await message.answer(_("Please type your question in words."), reply_markup=main_menu())
         return
     result = library.search(text)
@@ -80,7 +78,6 @@ async def question(
     )
 
 
-@router.message()
 async def not_text(message: Message) -> None:
     await message.answer(
         _("I can read only text messages. Please type your question."),
@@ -88,8 +85,16 @@ async def not_text(message: Message) -> None:
     )
 
 
-@router.callback_query()
 async def unknown_button(callback: CallbackQuery) -> None:
     """Buttons from an older version of the bot, or forged callback data."""
     await acknowledge(callback, _("This button is out of date."))
     await show(callback, _("Here is the current menu:"), main_menu())
+
+
+def build() -> Router:
+    router = Router(name="faq")
+    router.message.register(unknown_command, F.text.startswith("/"))
+    router.message.register(question, F.text)
+    router.message.register(not_text)
+    router.callback_query.register(unknown_button)
+    return router

@@ -25,19 +25,15 @@ from bot.library import Library
 from bot.render import OFFICIAL_SITE, next_vote, party_sort_key, render_answer
 from bot.storage import Database
 
-router = Router(name="menu")
-
 
 def menu_text() -> str:
     return _("What would you like to know? Pick a section, or just type your question.")
 
 
-@router.message(Command("menu"))
 async def menu(message: Message) -> None:
     await message.answer(menu_text(), reply_markup=main_menu())
 
 
-@router.callback_query(MenuCb.filter(F.action == "main"))
 async def menu_button(callback: CallbackQuery) -> None:
     await acknowledge(callback)
     await show(callback, menu_text(), main_menu())
@@ -53,12 +49,10 @@ def help_text() -> str:
     )
 
 
-@router.message(Command("help"))
 async def help_command(message: Message) -> None:
     await message.answer(help_text(), reply_markup=main_menu())
 
 
-@router.message(Command("about"))
 async def about(message: Message, library: Library, i18n: I18n, today: Callable[[], date]) -> None:
     entry = library.entry("bot.about")
     text = (
@@ -69,7 +63,6 @@ async def about(message: Message, library: Library, i18n: I18n, today: Callable[
     await message.answer(text, reply_markup=main_menu(), disable_web_page_preview=True)
 
 
-@router.message(Command("forget"))
 async def forget(message: Message, db: Database) -> None:
     if message.from_user:
         await db.forget_user(message.from_user.id)
@@ -121,7 +114,6 @@ def section_intro(section: str, library: Library, lang: str, today: date) -> str
     return ""
 
 
-@router.callback_query(SectionCb.filter())
 async def open_section(
     callback: CallbackQuery,
     callback_data: SectionCb,
@@ -145,7 +137,6 @@ async def open_section(
     await show(callback, text, entries_keyboard(items, callback_data.section, callback_data.page))
 
 
-@router.callback_query(MenuCb.filter(F.action == "reminders"))
 async def reminders_button(
     callback: CallbackQuery, library: Library, i18n: I18n, today: Callable[[], date]
 ) -> None:
@@ -153,7 +144,6 @@ async def reminders_button(
     await open_entry(callback, EntryCb(entry_id="bot.reminders"), library, i18n, today)
 
 
-@router.callback_query(EntryCb.filter())
 async def open_entry(
     callback: CallbackQuery,
     callback_data: EntryCb,
@@ -168,3 +158,16 @@ async def open_entry(
     await acknowledge(callback)
     text = render_answer(library.content, entry, i18n.current_locale, today())
     await show(callback, text, entry_keyboard(entry.section))
+
+
+def build() -> Router:
+    router = Router(name="menu")
+    router.message.register(menu, Command("menu"))
+    router.callback_query.register(menu_button, MenuCb.filter(F.action == "main"))
+    router.message.register(help_command, Command("help"))
+    router.message.register(about, Command("about"))
+    router.message.register(forget, Command("forget"))
+    router.callback_query.register(open_section, SectionCb.filter())
+    router.callback_query.register(reminders_button, MenuCb.filter(F.action == "reminders"))
+    router.callback_query.register(open_entry, EntryCb.filter())
+    return router

@@ -10,10 +10,9 @@ from aiogram.utils.i18n import gettext as _
 
 from bot import LOCALES
 from bot.handlers.common import acknowledge, show
+from bot.i18n import known_locale
 from bot.keyboards import LangCb, MenuCb, language_keyboard, main_menu
 from bot.storage import Database
-
-router = Router(name="start")
 
 
 def greeting(i18n: I18n) -> str:
@@ -31,25 +30,24 @@ def greeting(i18n: I18n) -> str:
         return "\n\n".join(parts) + "\n\n" + _("Choose your language:")
 
 
-@router.message(CommandStart())
-async def start(message: Message, i18n: I18n) -> None:
-    await message.answer(greeting(i18n), reply_markup=language_keyboard(i18n.current_locale))
+async def start(message: Message, i18n: I18n, db: Database) -> None:
+    # Pre-select only what we know of the user, not the default language.
+    user = message.from_user
+    known = known_locale(await db.get_locale(user.id) if user else None, user)
+    await message.answer(greeting(i18n), reply_markup=language_keyboard(known))
 
 
-@router.message(Command("language"))
 async def language(message: Message, i18n: I18n) -> None:
     await message.answer(
         _("Choose your language:"), reply_markup=language_keyboard(i18n.current_locale)
     )
 
 
-@router.callback_query(MenuCb.filter(F.action == "language"))
 async def language_button(callback: CallbackQuery, i18n: I18n) -> None:
     await acknowledge(callback)
     await show(callback, _("Choose your language:"), language_keyboard(i18n.current_locale))
 
 
-@router.callback_query(LangCb.filter())
 async def choose_language(
     callback: CallbackQuery, callback_data: LangCb, db: Database, i18n: I18n
 ) -> None:
@@ -64,3 +62,12 @@ async def choose_language(
             _("Done! Ask me a question in your own words, or pick a section:"),
             main_menu(),
         )
+
+
+def build() -> Router:
+    router = Router(name="start")
+    router.message.register(start, CommandStart())
+    router.message.register(language, Command("language"))
+    router.callback_query.register(language_button, MenuCb.filter(F.action == "language"))
+    router.callback_query.register(choose_language, LangCb.filter())
+    return router

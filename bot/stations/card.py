@@ -45,11 +45,11 @@ def country_label(code: str, lang: str) -> str:
     return country_name(code, lang) or code
 
 
-def place_label(station: Station, lang: str) -> str:
+def _place_label(station: Station, lang: str) -> str:
     return f"{station.city.get(lang)}, {country_label(station.country, lang)}"
 
 
-def km_text(km: float, lang: str) -> str:
+def _km_text(km: float, lang: str) -> str:
     return _("{km} km").format(km=format_decimal(round(km), locale=lang))
 
 
@@ -61,7 +61,7 @@ def _status_text(status: StationStatus | None) -> str:
     return _("status not confirmed in our sources; check the Foreign Ministry's list")
 
 
-def status_lines(index: StationIndex, votes: dict[str, StationStatus], lang: str) -> list[str]:
+def _status_lines(index: StationIndex, votes: dict[str, StationStatus], lang: str) -> list[str]:
     lines = []
     for number, line in enumerate(index.statuses(votes)):
         vote = f"{escape(line.vote.title.get(lang))} ({vote_when(line.vote, lang)})"
@@ -82,7 +82,7 @@ def _window(hours: Hours, lang: str) -> str:
     )
 
 
-def hours_lines(hours: Hours | None, lang: str) -> list[str]:
+def _hours_lines(hours: Hours | None, lang: str) -> list[str]:
     lines = ["🕖 " + _("Voting hours: 07:00-20:00 local time.")]
     if hours is None:
         return lines
@@ -119,8 +119,8 @@ def _station_lines(index: StationIndex, station: Station, lang: str, today: date
         lines.append(_("Address: not in our sources."))
     if station.email:
         lines.append(_("E-mail: {email}").format(email=escape(station.email)))
-    lines += hours_lines(index.hours(station, today), lang)
-    lines += status_lines(index, station.votes, lang)
+    lines += _hours_lines(index.hours(station, today), lang)
+    lines += _status_lines(index, station.votes, lang)
     return lines
 
 
@@ -165,7 +165,7 @@ def station_card(
     index: StationIndex, station: Station, lang: str, today: date, *, pin: bool
 ) -> str:
     """One station; `pin` when a map pin (the city centre) follows the card."""
-    facts = [f"<b>📍 {escape(place_label(station, lang))}</b>"]
+    facts = [f"<b>📍 {escape(_place_label(station, lang))}</b>"]
     facts += _station_lines(index, station, lang, today)
     advice = _advice([station])
     if pin:
@@ -188,9 +188,9 @@ def country_card(index: StationIndex, code: str, lang: str, today: date) -> str:
     return "\n\n".join(parts) + _footer(index, stations, CARD_ENTRIES, lang)
 
 
-def nearby_lines(nearby: list[Nearby], lang: str) -> list[str]:
+def _nearby_lines(nearby: list[Nearby], lang: str) -> list[str]:
     return [
-        f"{number}. {escape(place_label(n.station, lang))}: {km_text(n.km, lang)}"
+        f"{number}. {escape(_place_label(n.station, lang))}: {_km_text(n.km, lang)}"
         for number, n in enumerate(nearby, 1)
     ]
 
@@ -220,7 +220,7 @@ def no_station_text(
         ).format(country=escape(country_label(code, lang))),
     ]
     if nearby:
-        lines += ["", _nearest_heading(capital), *nearby_lines(nearby, lang)]
+        lines += ["", _nearest_heading(capital), *_nearby_lines(nearby, lang)]
     lines += ["", _mfa_list()]
     return "\n".join(lines) + _footer(index, [], (NO_STATION_ENTRY,), lang)
 
@@ -232,13 +232,13 @@ def _mfa_list() -> str:
     )
 
 
-def record_lines(index: StationIndex, record: StationCountry, lang: str) -> list[str]:
+def _record_lines(index: StationIndex, record: StationCountry, lang: str) -> list[str]:
     return [
         _(
             "{country}: our sources mention a Kazakh polling station there but do not name "
             "its city."
         ).format(country=escape(country_label(record.country, lang))),
-        *status_lines(index, record.votes, lang),
+        *_status_lines(index, record.votes, lang),
         _(
             "For the next vote, check the Foreign Ministry's list of stations abroad and contact "
             "the embassy or consulate."
@@ -251,9 +251,9 @@ def record_text(
 ) -> str:
     """A country known to have (had) a station whose city the sources do not give."""
     lines = [f"<b>🌍 {escape(country_label(record.country, lang))}</b>"]
-    lines += record_lines(index, record, lang)
+    lines += _record_lines(index, record, lang)
     if nearby:
-        lines += ["", _nearest_heading(capital), *nearby_lines(nearby, lang)]
+        lines += ["", _nearest_heading(capital), *_nearby_lines(nearby, lang)]
     return "\n".join(lines) + _footer(index, [record], (), lang)
 
 
@@ -265,7 +265,7 @@ def nearest_text(index: StationIndex, nearby: list[Nearby], country: str | None,
         record = index.record(country)
         if record is not None:
             lines.append(_("This point seems to be in {country}.").format(country=name))
-            lines += record_lines(index, record, lang)
+            lines += _record_lines(index, record, lang)
         else:
             lines.append(
                 _(
@@ -275,7 +275,7 @@ def nearest_text(index: StationIndex, nearby: list[Nearby], country: str | None,
             )
         lines.append("")
     lines.append(_("Nearest polling stations to you (straight-line distance):"))
-    lines += nearby_lines(nearby, lang)
+    lines += _nearby_lines(nearby, lang)
     return "\n".join(lines)
 
 

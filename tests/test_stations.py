@@ -1,0 +1,454 @@
+"""Polling stations abroad: names and places (bot.stations), the card, and the handlers through
+the production Dispatcher (conftest's chat driver)."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from aiogram.methods import AnswerCallbackQuery, SendLocation, SendMessage
+from aiogram.types import ReplyKeyboardMarkup
+from babel import Locale
+from conftest import DATA_DIR, I18N, TODAY, ChatDriver, buttons, texts, translated
+
+from bot import LOCALES
+from bot.content.models import Content, L10n, Vote, check_html
+from bot.content.yaml_io import load_content
+from bot.render import long_date
+from bot.stations.card import country_card, country_label, sort_key, station_card
+from bot.stations.geo import country_reference, find_city
+from bot.stations.index import StationIndex, point_country, voting_window
+
+CONTENT = load_content(DATA_DIR)
+INDEX = StationIndex(CONTENT)
+OUT_OF_DATE = "This button is out of date."
+PIN_NOTE = "Map pin below: the city centre, not the station's building."
+NO_STATION = (
+    "{country}: our data has no Kazakh polling station there. You can vote at a station in "
+    "another country, for example the nearest one; contact it in advance to be put on its "
+    "voter list."
+)
+# Points (latitude, longitude) checked on a map, not taken from the bot's own data.
+ANTALYA = (36.8841, 30.7056)
+ROME = (41.8933, 12.4829)
+ALMATY = (43.2567, 76.9286)
+
+
+def haversine(a: tuple[float, float], b: tuple[float, float]) -> float:
+    """An independent great-circle distance (spherical law of cosines), in km."""
+    p1, p2 = math.radians(a[0]), math.radians(b[0])
+    dl = math.radians(b[1] - a[1])
+    cos = math.sin(p1) * math.sin(p2) + math.cos(p1) * math.cos(p2) * math.cos(dl)
+    return 6371.0 * math.acos(min(1.0, cos))
+
+
+def found(text: str) -> list[str]:
+    """What a text names: station ids for cities, country codes for countries."""
+    return [p.stations[0].id if p.is_city else p.country for p in INDEX.find(text).places]
+
+
+# --- the data ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("station", CONTENT.stations, ids=lambda s: s.id)
+def test_every_station_resolves_in_all_languages(station):
+    city = find_city(station.geonameid)
+    assert city is not None and city.country == station.country
+    ZoneInfo(city.timezone)  # a zone tzdata knows
+    for lang in LOCALES:
+        assert station.city.get(lang).strip()
+        assert Locale.parse(lang).territories.get(station.country)
+
+
+def test_countries_without_a_city_resolve():
+    assert {c.country for c in CONTENT.countries} == {"IL", "LB", "KW", "UA", "ET"}
+    for record in CONTENT.countries:
+        assert not INDEX.stations_in(record.country)
+        for lang in LOCALES:
+            assert Locale.parse(lang).territories.get(record.country)
+
+
+# --- finding places in text ------------------------------------------------------------------
+
+EXAMPLES = {
+    "istanbul": ["Стамбул", "Стамбұл", "Istanbul", "Ыстамбул", "Стамбулда", "Стамбулде"],
+    "DE": ["германия", "Germany", "Germaniya", "Германияда", "в Германии"],
+    "berlin": ["в Берлине", "Berlinde", "Берлиннен"],
+    "seoul": ["Сеулде", "Seoul", "в Сеуле"],
+    "tokyo": ["Tokyo", "Токио", "Токиода", "Tokioda"],
+    "new_york": ["Нью-Йорк", "new york", "Нью-Йоркте", "New York City"],
+    "bishkek": ["Бішкек", "Бишкек", "Bishkek", "Bişkek"],
+    "london": ["Лондон", "London", "Лондонның"],
+    "TR": ["Түркиядағы", "Турция", "в Турции", "Turkey", "Türkiye"],
+    "AE": ["ОАЭ", "в ОАЭ", "United Arab Emirates", "Біріккен Араб Әмірліктері"],
+    "moscow": ["Мәскеуде", "в Москве", "Moskva", "Maskeude"],
+    "paris": ["paris", "Париже"],
+}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"), [(t, key) for key, ts in EXAMPLES.items() for t in ts]
+)
+def test_place_names_in_any_language_and_script(text, expected):
+    assert found(text) == [expected]
+
+
+@pytest.mark.parametrize("station", CONTENT.stations, ids=lambda s: s.id)
+def test_each_city_name_finds_its_station(station):
+    for lang in LOCALES:
+        assert station.id in found(station.city.get(lang)), lang
+
+
+@pytest.mark.parametrize("code", INDEX.countries())
+def test_each_country_name_finds_its_country(code):
+    for lang in LOCALES:
+        names = found(country_label(code, lang))
+        # "Гонконг" names the city and the country: the city wins.
+        assert code in names or names == [s.id for s in INDEX.stations_in(code)], lang
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "партия", "сайлау", "как", "где", "выборы", "vote", "election", "Kazakhstan",
+        "Қазақстан", "Казахстан", "Kazakh", "Amanat", "Аманат", "қандай", "қалада", "данные",
+        "малый бизнес", "parties", "change", "рядом", "карты", "15 қазанда сайлау",
+        "қазан айында", "для того чтобы проголосовать", "Сайлаушылар қатарында кім бар?",
+        "what is the weather in Astana", "Алматыда", "Астана",
+    ],
+)  # fmt: skip
+def test_ordinary_words_are_not_places(text):
+    assert found(text) == []
+
+
+def test_a_message_of_a_city_and_its_country_gets_the_city():
+    assert found("Istanbul, Turkey") == ["istanbul"]
+    assert found("Берлин или Париж?") == ["berlin", "paris"]
+
+
+def test_a_place_name_that_is_an_everyday_word_counts_only_alone():
+    assert found("Қазан") == ["kazan"]
+    assert found("Қазанда учаске бар ма?") == ["kazan"]
+    assert found("Қазан қаласында учаске бар ма?") == []
+
+
+def test_what_else_the_message_says():
+    result = INDEX.find("Стамбулда сайлау учаскесі бар ма?")
+    assert result.rest == () and result.about_voting
+    result = INDEX.find("Do Kazakh citizens need a visa for Japan?")
+    assert [p.country for p in result.places] == ["JP"]
+    assert result.rest and not result.about_voting
+
+
+# --- places on the map ---------------------------------------------------------------------
+
+
+def test_nearest_stations_to_a_point_in_antalya():
+    nearby = INDEX.nearest(*ANTALYA)
+    assert nearby[0].station.id == "antalya"
+    assert len(nearby) == 3 and nearby[0].km < 20
+    assert [n.km for n in nearby] == sorted(n.km for n in nearby)
+    for n in nearby:
+        city = find_city(n.station.geonameid)
+        assert city is not None
+        assert n.km == pytest.approx(haversine(ANTALYA, (city.latitude, city.longitude)), rel=0.01)
+
+
+def test_a_point_in_rome_is_in_italy_which_has_no_station():
+    assert point_country(*ROME) == "IT"
+    assert INDEX.stations_in("IT") == ()
+    assert point_country(*ALMATY) == "KZ"
+    nearby, capital = INDEX.nearest_to_country("IT")
+    reference = country_reference("IT")
+    assert capital and reference is not None and reference[0].name == "Rome"
+    every = sorted(
+        (haversine(ROME, (c.latitude, c.longitude)), s.id)
+        for s in CONTENT.stations
+        if (c := find_city(s.geonameid)) is not None
+    )
+    assert [n.station.id for n in nearby] == [sid for _, sid in every[:3]]
+    assert all(n.station.country != "IT" for n in nearby)
+
+
+def test_unknown_countries_are_found_by_name():
+    assert found("Italy") == found("Италия") == found("Италияда") == ["IT"]
+    assert found("Norway") == ["NO"]
+    assert found("Israel") == ["IL"] and INDEX.record("IL") is not None
+
+
+# --- status and hours ----------------------------------------------------------------------
+
+
+def test_status_for_the_latest_vote_with_any_status():
+    moscow, zagreb, istanbul, dubai = (
+        INDEX.station(i) for i in ("moscow", "zagreb", "istanbul", "dubai")
+    )
+    assert moscow and zagreb and istanbul and dubai
+    assert [(s.vote.id, s.status) for s in INDEX.statuses(moscow.votes)] == [
+        ("referendum-2026", "operated")
+    ]
+    assert [(s.vote.id, s.status) for s in INDEX.statuses(dubai.votes)] == [
+        ("referendum-2026", "suspended")
+    ]
+    assert [(s.vote.id, s.status) for s in INDEX.statuses(istanbul.votes)] == [
+        ("referendum-2026", None)
+    ]
+    # No word on Zagreb in 2026: say so, then what the sources do say (2023).
+    assert [(s.vote.id, s.status) for s in INDEX.statuses(zagreb.votes)] == [
+        ("referendum-2026", None),
+        ("mazhilis-2023", "operated"),
+    ]
+
+
+def _astana(day: date, hour: int, utc_offset: int) -> datetime:
+    """hour:00 local at a fixed UTC offset, as a naive Astana (UTC+5) time."""
+    utc = datetime(day.year, day.month, day.day, hour, tzinfo=UTC) - timedelta(hours=utc_offset)
+    return (utc + timedelta(hours=5)).replace(tzinfo=None)
+
+
+@pytest.mark.parametrize(
+    ("zone", "day", "offset"),
+    [
+        ("Europe/Moscow", date(2026, 3, 15), 3),
+        ("Asia/Tokyo", date(2026, 3, 15), 9),
+        ("America/New_York", date(2026, 1, 15), -5),  # winter time
+        ("America/New_York", date(2026, 8, 23), -4),  # summer time
+        ("Europe/Zagreb", date(2026, 11, 22), 1),
+    ],
+)
+def test_voting_hours_in_astana_time(zone, day, offset):
+    hours = voting_window(zone, day)
+    assert hours.start.replace(tzinfo=None) == _astana(day, 7, offset)
+    assert hours.end.replace(tzinfo=None) == _astana(day, 20, offset)
+
+
+def test_hours_use_the_next_vote_with_an_exact_date():
+    title = L10n(kk="Сынақ", ru="Тест", en="Test vote")
+    vote = Vote(
+        id="test-2027", kind="referendum", date=date(2027, 7, 4), status="announced",
+        title=title, sources=["https://example.org"], verified=TODAY,
+    )  # fmt: skip
+    index = StationIndex(Content(**{**dict(CONTENT), "votes": [*CONTENT.votes, vote]}))
+    tokyo = index.station("tokyo")
+    assert tokyo is not None
+    hours = index.hours(tokyo, TODAY)
+    assert hours is not None and hours.day == vote.date and hours.vote == vote
+    with I18N.context(), I18N.use_locale("en"):
+        card = station_card(index, tokyo, "en", TODAY, pin=True)
+    assert "Test vote" in card and "03:00-16:00" in card and long_date(vote.date, "en") in card
+    # Without such a vote, today (the kurultai's day is not announced in our data).
+    assert INDEX.voting_day(TODAY) == (TODAY, None)
+
+
+# --- the card ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lang", LOCALES)
+def test_card_of_moscow(lang):
+    moscow = INDEX.station("moscow")
+    assert moscow is not None
+    with I18N.context(), I18N.use_locale(lang):
+        card = station_card(INDEX, moscow, lang, date(2026, 3, 15), pin=True)
+    assert moscow.city.get(lang) in card
+    assert Locale.parse(lang).territories["RU"] in card
+    assert translated("Polling station No. {number}", lang).format(number=429) in card
+    assert "Chistoprudny bulvar 3A" in card and "referendum.moscow@mfa.kz" in card
+    assert translated("At the embassy", lang) in card
+    assert "09:00-22:00" in card and long_date(date(2026, 3, 15), lang) in card
+    assert translated("the station operated", lang) in card
+    assert translated(PIN_NOTE, lang) in card
+    assert translated("Where the address is not given", lang) not in card
+    assert "Sources" in translated("Sources: {sources}", "en")
+
+
+def test_card_without_an_address_sends_to_the_ministry_list():
+    tokyo = INDEX.station("tokyo")
+    assert tokyo is not None and tokyo.address is None
+    with I18N.context(), I18N.use_locale("en"):
+        card = station_card(INDEX, tokyo, "en", date(2026, 3, 15), pin=False)
+    assert "Address: not in our sources." in card
+    assert "check the Foreign Ministry's list of stations" in card
+    assert "03:00-16:00" in card and PIN_NOTE not in card
+
+
+@pytest.mark.parametrize("lang", LOCALES)
+def test_every_card_is_valid_telegram_html_under_the_limit(lang):
+    with I18N.context(), I18N.use_locale(lang):
+        cards = [station_card(INDEX, s, lang, TODAY, pin=True) for s in INDEX.stations]
+        cards += [
+            country_card(INDEX, code, lang, TODAY)
+            for code in INDEX.countries()
+            if len(INDEX.stations_in(code)) > 1
+        ]
+    for card in cards:
+        assert len(card) < 4096
+        check_html(card)
+
+
+def test_countries_sort_in_the_readers_alphabet():
+    names = ["Өзбекстан", "Әзірбайжан", "Армения", "Ресей", "Ұлыбритания", "Тәжікстан"]
+    assert sorted(names, key=sort_key) == [
+        "Армения", "Әзірбайжан", "Өзбекстан", "Ресей", "Тәжікстан", "Ұлыбритания",
+    ]  # fmt: skip
+    assert sorted(["Türkiye", "Tajikistan", "Uzbekistan"], key=sort_key) == [
+        "Tajikistan", "Türkiye", "Uzbekistan",
+    ]  # fmt: skip
+
+
+# --- the handlers --------------------------------------------------------------------------
+
+
+def sent(requests: list, kind: type) -> list:
+    return [r for r in requests if isinstance(r, kind)]
+
+
+def acks(requests: list) -> list[str | None]:
+    return [r.text for r in sent(requests, AnswerCallbackQuery)]
+
+
+@pytest.mark.parametrize("lang", LOCALES)
+async def test_browse_countries_page_by_page(chat, lang):
+    user: ChatDriver = chat(lang)
+    requests = await user.press("sec:abroad:0")
+    assert translated("Pick a question:", lang) in texts(requests)[0]
+    data = [b.callback_data for b in buttons(user.last_message().reply_markup)]
+    assert "countries:0" in data and "locate" in data
+
+    await user.press_button("countries:0")
+    seen: list[str] = []
+    while True:
+        markup = user.last_message().reply_markup
+        page = [b for b in buttons(markup) if (b.callback_data or "").startswith("country:")]
+        assert 0 < len(page) <= 8
+        seen += [b.text for b in page]
+        following = [b for b in buttons(markup) if b.text == "▶️"]
+        if not following:
+            break
+        await user.press_button(following[0].callback_data or "")
+    assert seen == sorted(seen, key=sort_key)
+    assert seen == [country_label(c, lang) for c in sorted(
+        INDEX.countries(), key=lambda c: sort_key(country_label(c, lang))
+    )]  # fmt: skip
+
+
+@pytest.mark.parametrize("lang", LOCALES)
+async def test_press_a_country(chat, lang):
+    user: ChatDriver = chat(lang)
+    # One station: its card, then the city centre on the map.
+    requests = await user.press("country:JP")
+    [card] = texts(requests)
+    assert INDEX.station("tokyo").city.get(lang) in card  # type: ignore[union-attr]
+    [pin] = sent(requests, SendLocation)
+    tokyo = find_city(1850147)
+    assert tokyo is not None and (pin.latitude, pin.longitude) == (tokyo.latitude, tokyo.longitude)
+    # Several: all of them, and a button for each city's own card.
+    requests = await user.press("country:TR")
+    [text] = texts(requests)
+    for station in INDEX.stations_in("TR"):
+        assert station.city.get(lang) in text
+    assert not sent(requests, SendLocation)
+    requests = await user.press_button("station:istanbul")
+    assert INDEX.station("istanbul").city.get(lang) in texts(requests)[0]  # type: ignore[union-attr]
+    assert len(sent(requests, SendLocation)) == 1
+    # A station known without its city.
+    requests = await user.press("country:IL")
+    text = texts(requests)[0]
+    assert translated("the station was suspended", lang) in text
+    assert country_label("IL", lang) in text
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "station"),
+    [
+        ("kk", "Стамбулда сайлау учаскесі бар ма?", "istanbul"),
+        ("ru", "Где проголосовать в Стамбуле?", "istanbul"),
+        ("en", "Where can I vote in Istanbul?", "istanbul"),
+        ("kk", "Сеулде", "seoul"),
+        ("ru", "в Берлине", "berlin"),
+        ("en", "new york", "new_york"),
+    ],
+)
+async def test_type_a_city(chat, lang, text, station):
+    user: ChatDriver = chat(lang)
+    requests = await user.send(text)
+    card = texts(requests)[0]
+    assert card.startswith(f"<b>📍 {INDEX.station(station).city.get(lang)}")  # type: ignore[union-attr]
+    assert translated(PIN_NOTE, lang) in card
+    assert len(sent(requests, SendLocation)) == 1
+
+
+@pytest.mark.parametrize(("lang", "text"), [("en", "Italy"), ("ru", "Италия"), ("kk", "Италияда")])
+async def test_type_a_country_without_a_station(chat, lang, text):
+    user: ChatDriver = chat(lang)
+    requests = await user.send(text)
+    [reply] = texts(requests)
+    assert translated(NO_STATION, lang).format(country=country_label("IT", lang)) in reply
+    nearby, _ = INDEX.nearest_to_country("IT")
+    assert nearby[0].station.city.get(lang) in reply
+    assert not sent(requests, SendLocation)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Do Kazakh citizens need a visa for Japan?",
+        "Жапонияға виза керек пе?",
+        "what is the weather in Astana",
+        "15 қазанда сайлау бола ма?",
+    ],
+)
+async def test_other_questions_naming_a_place_get_no_card(chat, text):
+    user: ChatDriver = chat("en")
+    requests = await user.send(text)
+    assert not sent(requests, SendLocation)
+    assert not any(PIN_NOTE in t or "No. " in t for t in texts(requests))
+
+
+@pytest.mark.parametrize("lang", LOCALES)
+async def test_share_a_location(chat, lang):
+    user: ChatDriver = chat(lang)
+    requests = await user.press("locate")
+    [ask] = sent(requests, SendMessage)
+    assert isinstance(ask.reply_markup, ReplyKeyboardMarkup)
+    assert ask.reply_markup.keyboard[0][0].request_location
+
+    requests = await user.feed(user.updates.location(*ANTALYA))
+    nearest, card = texts(requests)
+    antalya = INDEX.station("antalya")
+    assert antalya is not None
+    assert nearest.index(antalya.city.get(lang)) < nearest.index(
+        INDEX.station("izmir").city.get(lang)  # type: ignore[union-attr]
+    )
+    assert card.startswith(f"<b>📍 {antalya.city.get(lang)}")
+    assert len(sent(requests, SendLocation)) == 1
+
+    requests = await user.feed(user.updates.location(*ROME))
+    first = sent(requests, SendMessage)[0]
+    assert country_label("IT", lang) in first.text
+    assert "station:zagreb" in [b.callback_data for b in buttons(first.reply_markup)]
+
+    requests = await user.feed(user.updates.location(*ALMATY))
+    [home] = texts(requests)
+    assert home == translated(
+        "This point seems to be in Kazakhstan. At home you vote at your local polling station, "
+        "not at one abroad.",
+        lang,
+    )
+
+
+@pytest.mark.parametrize("lang", LOCALES)
+@pytest.mark.parametrize("data", ["country:XX", "country:KZ", "station:nope", "countries:x"])
+async def test_forged_buttons_are_out_of_date(chat, lang, data):
+    user: ChatDriver = chat(lang)
+    requests = await user.press(data)
+    assert acks(requests) == [translated(OUT_OF_DATE, lang)]
+    assert not sent(requests, SendLocation)
+
+
+async def test_a_page_past_the_end_shows_the_last_page(chat):
+    user: ChatDriver = chat("en")
+    await user.press("countries:99")
+    labels = [b.text for b in buttons(user.last_message().reply_markup)]
+    assert "▶️" not in labels and "◀️" in labels
