@@ -170,6 +170,33 @@ async def test_start_language_menu_and_question(telegram: FakeTelegram, running:
 
 
 @shared_loop
+async def test_station_lookup_by_city_and_by_location(telegram: FakeTelegram, running: BotProcess):
+    user = next(USER_IDS)
+    istanbul = next(s for s in CONTENT.stations if s.id == "istanbul")
+
+    telegram.push_message(user, "Стамбул", language_code="ru")
+    card = await telegram.wait_for("sendMessage", to(user), REPLY_TIMEOUT)
+    assert card.ok
+    assert istanbul.city.ru in card.params["text"]
+    assert str(istanbul.number) in card.params["text"]
+    # The map pin follows: the city centre from GeoNames.
+    pin = await telegram.wait_for("sendLocation", to(user), REPLY_TIMEOUT, since=card.index + 1)
+    assert abs(float(pin.params["latitude"]) - 41.01) < 0.1
+
+    # A shared location in Antalya: the nearest station is Antalya's.
+    antalya = next(s for s in CONTENT.stations if s.id == "antalya")
+    telegram.push_location(user, 36.89, 30.71)
+    nearest = await telegram.wait_for("sendMessage", to(user), REPLY_TIMEOUT)
+    assert nearest.ok
+    assert antalya.city.ru in nearest.params["text"]
+    # Then the nearest station's card and its pin.
+    card = await telegram.wait_for("sendMessage", to(user), REPLY_TIMEOUT, since=nearest.index + 1)
+    assert str(antalya.number) in card.params["text"]
+    await telegram.wait_for("sendLocation", to(user), REPLY_TIMEOUT, since=card.index + 1)
+    assert running.alive()
+
+
+@shared_loop
 async def test_rate_limited_reply_is_retried_after_the_wait(
     telegram: FakeTelegram, running: BotProcess
 ):
