@@ -93,9 +93,21 @@ def _load_file(
                     problems.append(f"{path}: {key} {label}: {_format_error(err)}")
 
 
+# The order topic files are read in is the order entries are listed and ranked on ties:
+# general voting questions before their special cases abroad, then the institutions.
+TOPIC_ORDER = ("voting", "abroad", "parliament", "parties", "constitution", "bot")
+
+
+def _reading_order(path: Path) -> tuple[int, str]:
+    rank = TOPIC_ORDER.index(path.stem) if path.stem in TOPIC_ORDER else len(TOPIC_ORDER)
+    return rank, str(path)
+
+
 def yaml_files(path: Path) -> list[Path]:
     if path.is_dir():
-        return sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml"))
+        return sorted(
+            (p for p in path.rglob("*") if p.suffix in (".yaml", ".yml")), key=_reading_order
+        )
     return [path]
 
 
