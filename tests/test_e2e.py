@@ -154,7 +154,7 @@ async def test_start_language_menu_and_question(telegram: FakeTelegram, running:
     edit = await telegram.wait_for("editMessageText", to(user), REPLY_TIMEOUT)
     assert translated("Pick a question:", "ru") in edit.params["text"]
     entries = [d for d in callback_data(edit.params["reply_markup"]) if d.startswith("faq:")]
-    assert "faq:parliament.kurultai_election" in entries
+    assert "faq:voting.next" in entries
 
     # A question, typed; Telegram's language is still "en", the saved choice wins.
     telegram.push_message(user, "Когда выборы в Курултай?", language_code="en")

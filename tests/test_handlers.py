@@ -227,7 +227,7 @@ async def test_page_out_of_range_is_clamped(chat, page):
 
 @pytest.mark.parametrize("code", ["kk", "ru", "en"])
 async def test_entry_shows_answer_sources_and_verified_date(chat, dp: Dispatcher, code):
-    entry = library(dp).entry("parliament.kurultai")
+    entry = library(dp).entry("voting.hours")
     assert entry is not None
     user: ChatDriver = chat(code)
     await user.send("/menu")
