@@ -7,6 +7,7 @@ such as reminders or the `ask` command, wraps calls in `i18n.use_locale(lang)`).
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date
 from html import escape, unescape
@@ -141,8 +142,25 @@ def vote_history(content: Content, lang: str) -> str:
     return "\n\n".join(vote_line(v, lang) for v in reversed(held))
 
 
-def party_sort_key(party: Party, lang: str) -> str:
-    return party.name.get(lang).strip("«»\"' ").casefold()
+# Kazakh order, which contains the Russian one; Latin letters sort by their base letter.
+_ALPHABET = {ch: i for i, ch in enumerate("аәбвгғдеёжзийкқлмнңоөпрстуұүфхһцчшщъыіьэюя")}
+
+
+def alphabetical_key(name: str) -> tuple[int, ...]:
+    """Alphabetical order in kk, ru and en, where code point order puts ә, ғ, қ after я."""
+    key = []
+    for ch in unicodedata.normalize("NFC", name).casefold():
+        if ch in _ALPHABET:
+            key.append(_ALPHABET[ch])
+        elif ch.isalnum():
+            key.append(1000 + ord(unicodedata.normalize("NFKD", ch)[0]))
+        else:
+            key.append(-1)  # spaces and hyphens before any letter
+    return tuple(key)
+
+
+def party_sort_key(party: Party, lang: str) -> tuple[int, ...]:
+    return alphabetical_key(party.name.get(lang).strip("«»\"' "))
 
 
 def parties_in_order(content: Content, lang: str) -> list[Party]:

@@ -16,8 +16,9 @@ from conftest import DATA_DIR, I18N, TODAY, ChatDriver, buttons, texts, translat
 from bot import LOCALES
 from bot.content.models import Content, L10n, Vote, check_html
 from bot.content.yaml_io import load_content
+from bot.render import alphabetical_key as sort_key
 from bot.render import long_date
-from bot.stations.card import country_card, country_label, sort_key, station_card
+from bot.stations.card import country_card, country_label, station_card
 from bot.stations.geo import country_reference, find_city
 from bot.stations.index import StationIndex, point_country, voting_window
 

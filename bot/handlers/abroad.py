@@ -34,6 +34,7 @@ from bot.keyboards import (
     section_titles,
 )
 from bot.library import Library
+from bot.render import alphabetical_key
 from bot.search.engine import SearchResult
 from bot.stations.card import (
     country_card,
@@ -42,7 +43,6 @@ from bot.stations.card import (
     nearest_text,
     no_station_text,
     record_text,
-    sort_key,
     station_card,
 )
 from bot.stations.index import HOME, Found, StationIndex, point_country
@@ -90,7 +90,7 @@ def country_reply(index: StationIndex, code: str, lang: str, today: date) -> Rep
         assert reply is not None  # the station comes from the index
         return reply
     if stations:
-        cities = sorted(stations, key=lambda s: sort_key(s.city.get(lang)))
+        cities = sorted(stations, key=lambda s: alphabetical_key(s.city.get(lang)))
         rows = [[_button(s.city.get(lang), StationCb(station_id=s.id).pack())] for s in cities]
         markup = InlineKeyboardMarkup(inline_keyboard=[*rows, _back_row()])
         return Reply(country_card(index, code, lang, today), markup)
@@ -232,7 +232,7 @@ async def open_section(
 
 
 def countries_keyboard(index: StationIndex, lang: str, page: int) -> InlineKeyboardMarkup:
-    codes = sorted(index.countries(), key=lambda code: sort_key(country_label(code, lang)))
+    codes = sorted(index.countries(), key=lambda code: alphabetical_key(country_label(code, lang)))
     pages = max(1, -(-len(codes) // PAGE_SIZE))
     page = min(max(page, 0), pages - 1)
     rows = [

@@ -6,7 +6,6 @@ so and sends the reader to the Foreign Ministry's list and the mission.
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Sequence
 from datetime import date
 from html import escape
@@ -16,7 +15,7 @@ from babel.dates import format_skeleton
 from babel.numbers import format_decimal
 
 from bot.content.models import Sourced, Station, StationCountry, StationStatus
-from bot.render import footer, long_date, vote_when
+from bot.render import alphabetical_key, footer, long_date, vote_when
 from bot.stations.geo import country_name
 from bot.stations.index import Hours, Nearby, StationIndex
 
@@ -24,21 +23,6 @@ from bot.stations.index import Hours, Nearby, StationIndex
 # the card with the station's own.
 CARD_ENTRIES = ("abroad.how", "abroad.documents", "abroad.hours")
 NO_STATION_ENTRY = "abroad.no_station"
-# Kazakh order, which contains the Russian one; Latin letters sort by their base letter.
-_ALPHABET = {ch: i for i, ch in enumerate("аәбвгғдеёжзийкқлмнңоөпрстуұүфхһцчшщъыіьэюя")}
-
-
-def sort_key(name: str) -> tuple[int, ...]:
-    """Alphabetical order in kk, ru and en, where code point order puts ә, ғ, қ after я."""
-    key = []
-    for ch in unicodedata.normalize("NFC", name).casefold():
-        if ch in _ALPHABET:
-            key.append(_ALPHABET[ch])
-        elif ch.isalnum():
-            key.append(1000 + ord(unicodedata.normalize("NFKD", ch)[0]))
-        else:
-            key.append(-1)  # spaces and hyphens before any letter
-    return tuple(key)
 
 
 def country_label(code: str, lang: str) -> str:
@@ -176,7 +160,7 @@ def station_card(
 
 def country_card(index: StationIndex, code: str, lang: str, today: date) -> str:
     """All stations of a country with several, shorter; each city's button opens its card."""
-    stations = sorted(index.stations_in(code), key=lambda s: sort_key(s.city.get(lang)))
+    stations = sorted(index.stations_in(code), key=lambda s: alphabetical_key(s.city.get(lang)))
     parts = [
         f"<b>🌍 {escape(country_label(code, lang))}</b>\n"
         + _("Polling stations in our data; tap a city for its card and map pin.")
