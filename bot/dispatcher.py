@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 from aiogram import Bot, Dispatcher
 from aiogram.exceptions import TelegramAPIError
@@ -18,7 +17,7 @@ from aiogram.types import BotCommand
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
-from bot import LOCALES
+from bot import ASTANA, LOCALES
 from bot.config import Settings
 from bot.content.sync import import_path
 from bot.handlers import build_router
@@ -27,8 +26,6 @@ from bot.library import Library
 from bot.storage import Database
 
 log = logging.getLogger(__name__)
-# Kazakhstan has used one time zone since 1 March 2024; tzdata keeps it current.
-ASTANA = ZoneInfo("Asia/Almaty")
 
 
 def astana_today() -> date:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +14,6 @@ from bot import LOCALES
 from bot.storage import Database
 
 DOMAIN = "messages"
-log = logging.getLogger(__name__)
 
 
 def compile_catalogues(locales_dir: Path) -> list[Path]:

@@ -6,6 +6,8 @@ checks that what it names still exists.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
@@ -83,38 +85,32 @@ def menu_button() -> InlineKeyboardButton:
     return InlineKeyboardButton(text="☰ " + _("Menu"), callback_data=MenuCb(action="main").pack())
 
 
-def entries_keyboard(items: list[tuple[str, str]], section: str, page: int) -> InlineKeyboardMarkup:
-    """One button per (entry id, title), PAGE_SIZE to a page, with paging and a way back."""
+def paged(
+    items: list[InlineKeyboardButton], page: int, page_data: Callable[[int], str]
+) -> list[list[InlineKeyboardButton]]:
+    """One button per row, PAGE_SIZE to a page, then a row to move between pages (when there
+    is more than one); `page_data` makes the callback data that opens a page."""
     pages = max(1, -(-len(items) // PAGE_SIZE))
     page = min(max(page, 0), pages - 1)
-    rows = [
-        [InlineKeyboardButton(text=title, callback_data=EntryCb(entry_id=entry_id).pack())]
-        for entry_id, title in items[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
-    ]
+    rows = [[button] for button in items[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]]
     nav = []
     if page > 0:
-        nav.append(
-            InlineKeyboardButton(
-                text="◀️", callback_data=SectionCb(section=section, page=page - 1).pack()
-            )
-        )
+        nav.append(InlineKeyboardButton(text="◀️", callback_data=page_data(page - 1)))
     if pages > 1:
-        nav.append(
-            InlineKeyboardButton(
-                text=f"{page + 1}/{pages}",
-                callback_data=SectionCb(section=section, page=page).pack(),
-            )
-        )
+        nav.append(InlineKeyboardButton(text=f"{page + 1}/{pages}", callback_data=page_data(page)))
     if page < pages - 1:
-        nav.append(
-            InlineKeyboardButton(
-                text="▶️", callback_data=SectionCb(section=section, page=page + 1).pack()
-            )
-        )
-    if nav:
-        rows.append(nav)
-    rows.append([menu_button()])
-    return InlineKeyboardMarkup(inline_keyboard=rows)
+        nav.append(InlineKeyboardButton(text="▶️", callback_data=page_data(page + 1)))
+    return [*rows, nav] if nav else rows
+
+
+def entries_keyboard(items: list[tuple[str, str]], section: str, page: int) -> InlineKeyboardMarkup:
+    """One button per (entry id, title), paged, with a way back to the menu."""
+    buttons = [
+        InlineKeyboardButton(text=title, callback_data=EntryCb(entry_id=entry_id).pack())
+        for entry_id, title in items
+    ]
+    rows = paged(buttons, page, lambda n: SectionCb(section=section, page=n).pack())
+    return InlineKeyboardMarkup(inline_keyboard=[*rows, [menu_button()]])
 
 
 def entry_keyboard(section: str) -> InlineKeyboardMarkup:

@@ -22,31 +22,16 @@ from bot.storage import Database
 class Library:
     def __init__(self, i18n: I18n, content: Content | None = None) -> None:
         self.i18n = i18n
-        self.version = -1
-        self.content = Content()
-        self.index = FaqIndex(())
-        self.stations = StationIndex(self.content)
-        self._articles: dict[int, str] = {}
-        if content is not None:
-            self.use(content)
+        self.use(content if content is not None else Content())
 
-    def use(self, content: Content, version: int = 0) -> None:
+    def use(self, content: Content) -> None:
         self.content = content
-        self.version = version
         self.stations = StationIndex(content)
         self.index = FaqIndex(self.documents(content))
-        self._articles = {n: e.id for e in content.published() for n in e.articles}
+        self._articles: dict[int, str] = {n: e.id for e in content.published() for n in e.articles}
 
     async def load(self, db: Database) -> None:
-        self.use(await db.load_content(), await db.content_version())
-
-    async def refresh(self, db: Database) -> bool:
-        """Reloads when another process (an import, an operator) changed the content."""
-        version = await db.content_version()
-        if version == self.version:
-            return False
-        self.use(await db.load_content(), version)
-        return True
+        self.use(await db.load_content())
 
     def documents(self, content: Content) -> list[SearchDoc]:
         """What the search indexes: each published entry's phrasings, answers and names."""

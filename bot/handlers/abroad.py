@@ -22,7 +22,6 @@ from aiogram.utils.i18n import gettext as _
 from bot.handlers.common import acknowledge, show
 from bot.handlers.menu import section_entries
 from bot.keyboards import (
-    PAGE_SIZE,
     CountriesCb,
     CountryCb,
     EntryCb,
@@ -31,6 +30,7 @@ from bot.keyboards import (
     StationCb,
     entries_keyboard,
     menu_button,
+    paged,
     section_titles,
 )
 from bot.library import Library
@@ -233,21 +233,10 @@ async def open_section(
 
 def countries_keyboard(index: StationIndex, lang: str, page: int) -> InlineKeyboardMarkup:
     codes = sorted(index.countries(), key=lambda code: alphabetical_key(country_label(code, lang)))
-    pages = max(1, -(-len(codes) // PAGE_SIZE))
-    page = min(max(page, 0), pages - 1)
-    rows = [
-        [_button(country_label(code, lang), CountryCb(code=code).pack())]
-        for code in codes[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
-    ]
-    nav = []
-    if page > 0:
-        nav.append(_button("◀️", CountriesCb(page=page - 1).pack()))
-    if pages > 1:
-        nav.append(_button(f"{page + 1}/{pages}", CountriesCb(page=page).pack()))
-    if page < pages - 1:
-        nav.append(_button("▶️", CountriesCb(page=page + 1).pack()))
+    buttons = [_button(country_label(code, lang), CountryCb(code=code).pack()) for code in codes]
+    rows = paged(buttons, page, lambda n: CountriesCb(page=n).pack())
     back = [_button("⬅️ " + _("Back"), SectionCb(section=SECTION).pack()), menu_button()]
-    return InlineKeyboardMarkup(inline_keyboard=[*rows, *([nav] if nav else []), back])
+    return InlineKeyboardMarkup(inline_keyboard=[*rows, back])
 
 
 async def _show_countries(callback: CallbackQuery, library: Library, lang: str, page: int) -> None:

@@ -5,7 +5,6 @@ Registered last: it catches whatever the other routers did not.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from datetime import date
 
@@ -20,8 +19,6 @@ from bot.keyboards import entry_keyboard, main_menu, menu_button, suggestions_ke
 from bot.library import Library
 from bot.render import render_answer
 from bot.storage import Database
-
-log = logging.getLogger(__name__)
 
 
 async def unknown_command(message: Message) -> None:

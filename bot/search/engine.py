@@ -217,7 +217,6 @@ class FaqIndex:
 
     @staticmethod
     def _decide(ranked: tuple[Match, ...]) -> SearchResult:
-        # Module constants are read at call time so a benchmark can explore them.
         if not ranked or ranked[0].score < SUGGEST_AT:
             return SearchResult(None, (), ranked)
         if ranked[0].score >= ANSWER_AT:

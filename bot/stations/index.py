@@ -18,8 +18,9 @@ from zoneinfo import ZoneInfo
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
-from bot import LOCALES
+from bot import ASTANA, LOCALES
 from bot.content.models import Content, Station, StationCountry, StationStatus, Vote
+from bot.render import outlook
 from bot.search.stopwords import STOPWORDS
 from bot.search.text import fold, words
 from bot.stations.geo import (
@@ -33,8 +34,6 @@ from bot.stations.geo import (
     nearest_city,
 )
 
-# Kazakhstan has used one time zone since 1 March 2024; tzdata keeps it current.
-ASTANA = ZoneInfo("Asia/Almaty")
 OPENS, CLOSES = time(7), time(20)  # local time of the station (facts.md)
 HOME = "KZ"  # not a place "abroad": its name is in half of all questions
 MIN_NAME = 4  # shorter names ("Sol", "IST") collide with ordinary words
@@ -346,14 +345,9 @@ class StationIndex:
 
     def voting_day(self, today: date) -> tuple[date, Vote | None]:
         """The next announced vote with an exact date, else today."""
-        coming = [
-            (v.date, v)
-            for v in self.content.votes
-            if v.status == "announced" and v.date is not None and v.date >= today
-        ]
-        if coming:
-            day, vote = min(coming, key=lambda pair: pair[0])
-            return day, vote
+        vote = outlook(self.content, today).upcoming
+        if vote is not None and vote.date is not None:
+            return vote.date, vote
         return today, None
 
     def hours(self, station: Station, today: date) -> Hours | None:
