@@ -91,7 +91,10 @@ class Sender(BaseRequestMiddleware):
             except (TelegramServerError, TelegramNetworkError) as exc:
                 if isinstance(method, GetUpdates):
                     raise  # the poller has its own loop and must notice a stop promptly
-                self.outage.failed(name, type(exc).__name__)
+                if isinstance(exc, TelegramNetworkError):
+                    self.outage.failed(name, type(exc).__name__)
+                else:  # Telegram answered: a hiccup, not an outage
+                    log.debug("%s: %s, retrying", name, exc)
                 failures += 1
                 await asyncio.sleep(backoff(failures, self.max_delay))
                 continue
