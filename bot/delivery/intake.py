@@ -88,7 +88,7 @@ class Intake:
                 return Verdict.IGNORE
             if not CONTENT_KEYS.intersection(message):
                 return Verdict.IGNORE  # joins, leaves, pins, titles, ...
-            in_group = isinstance(chat, dict) and chat.get("type") != "private"
+            in_group = isinstance(chat, dict) and chat.get("type") in ("group", "supergroup")
             if in_group and not addressed(message, self.bot_id, self.bot_username):
                 return Verdict.IGNORE
         # Anything else, malformed included, is stored: handling it decides.
