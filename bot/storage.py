@@ -97,7 +97,7 @@ _RECORD_KINDS: dict[str, tuple[str, type[Any], str]] = {
     "stations": ("station", Station, "id"),
     "countries": ("station_country", StationCountry, "country"),
 }
-UNANSWERED_MAX_CHARS = 500
+UNANSWERED_MAX_CHARS = 1000
 INBOX_KEEP = timedelta(days=1)  # Telegram forgets unconfirmed updates after a day too
 
 
