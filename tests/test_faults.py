@@ -34,10 +34,13 @@ class Bot:
 
     def __init__(self, tg: FakeTelegram, folder: Path, **env: str) -> None:
         self.folder, self.log = folder, folder / "bot.log"
+        defaults = {"WORKERS": "4", "RETRY_MAX_DELAY": "1", "SHUTDOWN_TIMEOUT": "3"}
         self.env = clean_env(
-            BOT_TOKEN=TOKEN, BOT_API_URL=tg.url, DATABASE_PATH=str(folder / "saylau.db"),
-            WORKERS="4", RETRY_MAX_DELAY="1", SHUTDOWN_TIMEOUT="3", **env,
-        )  # fmt: skip
+            BOT_TOKEN=TOKEN,
+            BOT_API_URL=tg.url,
+            DATABASE_PATH=str(folder / "saylau.db"),
+            **{**defaults, **env},
+        )
         self.process: asyncio.subprocess.Process | None = None
 
     async def start(self) -> Bot:
