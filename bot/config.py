@@ -1,9 +1,12 @@
 """Settings from environment variables (pydantic-settings)."""
 
+from __future__ import annotations
+
+import re
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot import PROJECT_ROOT
@@ -25,6 +28,14 @@ class Settings(BaseSettings):
     webhook_host: str = "0.0.0.0"
     webhook_port: int = Field(default=8080, ge=1, le=65535)
     webhook_secret: SecretStr | None = None
+    workers: int = Field(default=16, ge=1, le=256)
+    send_rate: float = Field(default=25.0, gt=0)
+    chat_send_interval: float = Field(default=1.0, ge=0)
+    retry_max_delay: float = Field(default=30.0, gt=0)
+    shutdown_timeout: float = Field(default=10.0, ge=0)
+    throttle_burst: int = Field(default=10, ge=1)
+    throttle_rate: float = Field(default=0.5, gt=0)
+    unanswered_retention_days: int = Field(default=90, ge=1)
 
     @field_validator("admin_ids", mode="before")
     @classmethod
@@ -35,6 +46,25 @@ class Settings(BaseSettings):
                 return frozenset(int(part) for part in parts if part)
             except ValueError:
                 raise ValueError("expected comma-separated numeric Telegram user ids") from None
+        return value
+
+    @model_validator(mode="after")
+    def _webhook_needs_secret(self) -> Settings:
+        # Without the secret anyone who finds the URL could post forged updates.
+        secret = self.webhook_secret.get_secret_value() if self.webhook_secret else ""
+        if self.webhook_url and not secret:
+            raise ValueError(
+                "WEBHOOK_URL is set but WEBHOOK_SECRET is not: set a random secret of "
+                "1-256 characters A-Z, a-z, 0-9, _ and - (e.g. openssl rand -hex 32)"
+            )
+        return self
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _check_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        text = value.get_secret_value() if value is not None else ""
+        if text and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", text):
+            raise ValueError("1-256 characters A-Z, a-z, 0-9, _ and - only")
         return value
 
     @field_validator("bot_api_url")

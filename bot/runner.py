@@ -1,73 +1,61 @@
-"""`python -m bot run`: the bot against Telegram, by long polling or, with WEBHOOK_URL, webhook."""
+"""`python -m bot run`: the bot against Telegram, by long polling or, with WEBHOOK_URL, webhook.
+
+Either way updates go into the durable inbox (bot/delivery/inbox.py) before Telegram is told
+they arrived, and everything the bot sends goes through the one Sender (bot/delivery/sender.py).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import hmac
+import json
 import logging
+import signal
+from collections.abc import Awaitable
+from datetime import timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
+import aiohttp
 from aiogram import Bot
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.session.middlewares.base import (
-    BaseRequestMiddleware,
-    NextRequestMiddlewareType,
-)
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
-from aiogram.exceptions import TelegramRetryAfter, TelegramServerError
-from aiogram.methods import Response, TelegramMethod
-from aiogram.methods.base import TelegramType
 from aiogram.utils.token import TokenValidationError
-from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
 from aiohttp import web
 
 from bot.config import Settings, SettingsError
+from bot.delivery.inbox import Inbox
+from bot.delivery.intake import UPDATE_KINDS, Intake
+from bot.delivery.outage import Outage
+from bot.delivery.sender import Sender, backoff
 from bot.dispatcher import build_dispatcher
+from bot.storage import Database
 
 log = logging.getLogger(__name__)
 
-
-class RetryMiddleware(BaseRequestMiddleware):
-    """Waits out Telegram's flood control (429) and retries brief server errors (5xx), so a
-    busy election day delays an answer instead of losing it."""
-
-    def __init__(self, attempts: int = 3, max_wait: float = 30.0) -> None:
-        self.attempts = attempts
-        self.max_wait = max_wait
-
-    async def __call__(
-        self,
-        make_request: NextRequestMiddlewareType[TelegramType],
-        bot: Bot,
-        method: TelegramMethod[TelegramType],
-    ) -> Response[TelegramType]:
-        for attempt in range(1, self.attempts + 1):
-            try:
-                return await make_request(bot, method)
-            except TelegramRetryAfter as exc:
-                if attempt == self.attempts or exc.retry_after > self.max_wait:
-                    raise
-                log.warning(
-                    "%s: flood control, retrying in %s s", type(method).__name__, exc.retry_after
-                )
-                await asyncio.sleep(exc.retry_after)
-            except TelegramServerError as exc:
-                if attempt == self.attempts:
-                    raise
-                log.warning("%s: %s, retrying", type(method).__name__, exc)
-                await asyncio.sleep(0.5 * 2**attempt)
-        raise AssertionError("unreachable: the last attempt returns or raises")
+POLL_TIMEOUT = 25  # seconds Telegram may hold a getUpdates call
+PURGE_EVERY = 3600.0
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
 
-def make_bot(settings: Settings) -> Bot:
+def make_bot(settings: Settings, outage: Outage) -> Bot:
     if settings.bot_token is None:
         raise SettingsError(
             "BOT_TOKEN is not set: get one from @BotFather, or try the bot without one: "
             "python -m bot chat"
         )
-    session = AiohttpSession(api=TelegramAPIServer.from_base(settings.bot_api_url))
-    session.middleware(RetryMiddleware())
+    session = AiohttpSession(api=TelegramAPIServer.from_base(settings.bot_api_url), timeout=30)
+    session.middleware(
+        Sender(
+            rate=settings.send_rate,
+            chat_interval=settings.chat_send_interval,
+            max_delay=settings.retry_max_delay,
+            outage=outage,
+        )
+    )
     try:
         return Bot(
             settings.bot_token.get_secret_value(),
@@ -78,23 +66,154 @@ def make_bot(settings: Settings) -> Bot:
         raise SettingsError("BOT_TOKEN is malformed: expected <digits>:<letters>") from None
 
 
+async def until_stopped(stop: asyncio.Event, work: Awaitable[Any]) -> bool:
+    """Runs `work` unless `stop` is set first (then cancels it); True when work finished."""
+    task = asyncio.ensure_future(work)
+    stopper = asyncio.create_task(stop.wait())
+    await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    stopper.cancel()
+    if task.done():
+        task.result()
+        return True
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    return False
+
+
 async def run_bot(settings: Settings) -> None:
-    bot = make_bot(settings)
+    outage = Outage()
+    bot = make_bot(settings, outage)
     dp = build_dispatcher(settings)
-    if not settings.webhook_url:
-        log.info("starting long polling against %s", settings.bot_api_url)
-        await bot.delete_webhook(drop_pending_updates=False)
-        await dp.start_polling(bot, handle_signals=True)
-        return
+    db: Database = dp["db"]
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    hooks = {"dispatcher": dp, "bots": [bot], **dp.workflow_data}
+    started = False
+    try:
+        # Opening the store, the command menu and getMe wait out an unreachable Bot API.
+        started = await until_stopped(stop, dp.emit_startup(bot=bot, **hooks))
+        if not started or not await until_stopped(stop, bot.me()):
+            return
+        me = await bot.me()
+        inbox = Inbox(
+            dp=dp,
+            bot=bot,
+            db=db,
+            i18n=dp["i18n"],
+            intake=Intake(
+                me.id, me.username or "", settings.throttle_burst, settings.throttle_rate
+            ),
+            workers=settings.workers,
+        )
+        if resumed := await db.inbox_requeue():
+            log.info("resuming %d updates that were being handled when the bot stopped", resumed)
+        inbox.start()
+        purger = asyncio.create_task(purge(db, settings))
+        try:
+            if settings.webhook_url:
+                await serve_webhook(settings, bot, inbox, db, stop)
+            else:
+                await until_stopped(stop, poll(bot, inbox, db, outage, settings))
+        finally:
+            log.info("stopping: finishing running updates for %s s", settings.shutdown_timeout)
+            purger.cancel()
+            await inbox.stop(settings.shutdown_timeout)
+    finally:
+        if started:
+            await dp.emit_shutdown(bot=bot, **hooks)
+        await bot.session.close()
+        log.info("stopped")
+
+
+async def purge(db: Database, settings: Settings) -> None:
+    """Retention: unanswered questions after UNANSWERED_RETENTION_DAYS, handled updates."""
+    while True:
+        removed = await db.purge_unanswered(timedelta(days=settings.unanswered_retention_days))
+        await db.purge_inbox()
+        if removed:
+            log.info("purged %d unanswered questions past retention", removed)
+        await asyncio.sleep(PURGE_EVERY)
+
+
+async def poll(bot: Bot, inbox: Inbox, db: Database, outage: Outage, settings: Settings) -> None:
+    """Long polling on raw JSON: an update aiogram's models reject is stored and skipped by
+    the inbox instead of failing the whole batch. The offset that confirms a batch is sent
+    only after the batch is in the database."""
+    await bot.delete_webhook(drop_pending_updates=False)
+    offset = await db.inbox_next_offset()
+    http = await bot.session.create_session()
+    url = bot.session.api.api_url(bot.token, "getUpdates")
+    timeout = aiohttp.ClientTimeout(total=POLL_TIMEOUT + 10)
+    log.info("long polling %s", settings.bot_api_url)
+    failures = 0
+    while True:
+        params = {"offset": offset, "timeout": POLL_TIMEOUT, "allowed_updates": UPDATE_KINDS}
+        try:
+            async with http.post(url, json=params, timeout=timeout) as response:
+                body = await response.json(content_type=None)
+            if not isinstance(body, dict) or body.get("ok") is not True:
+                detail = body.get("description") if isinstance(body, dict) else None
+                raise PollError(str(detail or f"HTTP {response.status}"))
+            updates = [u for u in body.get("result") or [] if isinstance(u, dict)]
+        except (aiohttp.ClientError, TimeoutError, ValueError, PollError) as exc:
+            detail = str(exc) if isinstance(exc, PollError) else type(exc).__name__
+            outage.failed("getUpdates", detail)
+            failures += 1
+            await asyncio.sleep(backoff(failures, settings.retry_max_delay))
+            continue
+        outage.recovered()
+        failures = 0
+        ids = [u["update_id"] for u in updates if isinstance(u.get("update_id"), int)]
+        await inbox.receive([u for u in updates if isinstance(u.get("update_id"), int)])
+        if ids:
+            offset = max(ids) + 1
+
+
+class PollError(Exception):
+    """getUpdates answered, but not with updates (Telegram's description, no user data)."""
+
+
+async def serve_webhook(
+    settings: Settings, bot: Bot, inbox: Inbox, db: Database, stop: asyncio.Event
+) -> None:
+    """Telegram's POSTs go into the inbox and get their 200 only once stored. Settings make
+    sure WEBHOOK_SECRET is set; a request without it is refused."""
+    assert settings.webhook_url and settings.webhook_secret
     path = urlsplit(settings.webhook_url).path or "/"
-    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+    secret = settings.webhook_secret.get_secret_value()
 
-    async def register_webhook(bot: Bot) -> None:
-        await bot.set_webhook(settings.webhook_url or "", secret_token=secret)
+    async def receive(request: web.Request) -> web.Response:
+        given = request.headers.get(SECRET_HEADER, "").encode()
+        if not hmac.compare_digest(given, secret.encode()):
+            return web.json_response({"ok": False}, status=401)
+        try:
+            update = json.loads(await request.read())
+        except (ValueError, UnicodeDecodeError):
+            update = None
+        if not isinstance(update, dict) or not isinstance(update.get("update_id"), int):
+            return web.json_response({"ok": False, "error": "not an update"}, status=400)
+        await inbox.receive([update])
+        return web.json_response({"ok": True})
 
-    dp.startup.register(register_webhook)
-    app = web.Application()
-    SimpleRequestHandler(dispatcher=dp, bot=bot, secret_token=secret).register(app, path=path)
-    setup_application(app, dp, bot=bot)
+    async def health(request: web.Request) -> web.Response:
+        counts = await db.inbox_counts()
+        return web.json_response({"ok": True, "pending": counts["pending"] + counts["working"]})
+
+    app = web.Application(client_max_size=1024 * 1024)
+    app.router.add_post(path, receive)
+    app.router.add_get("/healthz", health)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, settings.webhook_host, settings.webhook_port).start()
     log.info("serving webhook %s on %s:%s", path, settings.webhook_host, settings.webhook_port)
-    await web._run_app(app, host=settings.webhook_host, port=settings.webhook_port)
+    try:
+        registered = bot.set_webhook(
+            settings.webhook_url, secret_token=secret, allowed_updates=list(UPDATE_KINDS)
+        )
+        if await until_stopped(stop, registered):
+            await stop.wait()
+    finally:
+        await runner.cleanup()

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -71,7 +72,23 @@ MIGRATIONS: tuple[str, ...] = (
         value       TEXT NOT NULL
     );
     """,
-    # Operators: editors an admin granted, every change with the record before and after
+    # 2: the durable inbox. Every update is stored here before Telegram is told it arrived
+    # (the next getUpdates offset, or the webhook's 200), then handled from here. The payload
+    # is cleared once handled; finished rows are deleted after INBOX_KEEP.
+    """
+    CREATE TABLE inbox (
+        update_id   INTEGER PRIMARY KEY,
+        chat_key    TEXT NOT NULL,                -- updates of one chat are handled in order
+        payload     TEXT,                         -- the update as Telegram sent it (JSON)
+        state       TEXT NOT NULL DEFAULT 'pending',  -- pending, working, done
+        outcome     TEXT,                         -- handled, failed, malformed
+        received_at TEXT NOT NULL,
+        finished_at TEXT
+    );
+    CREATE INDEX inbox_chat ON inbox (chat_key, update_id) WHERE state != 'done';
+    CREATE INDEX inbox_finished ON inbox (finished_at) WHERE state = 'done';
+    """,
+    # 3: operators: editors an admin granted, every change with the record before and after
     # (JSON documents of the content models; NULL before = created), and FSM state of guided
     # edits so they survive a restart.
     """
@@ -108,6 +125,18 @@ RECORD_KINDS: dict[str, tuple[str, type[Any], str]] = {
     "countries": ("station_country", StationCountry, "country"),
 }
 UNANSWERED_MAX_CHARS = 1000
+INBOX_KEEP = timedelta(days=1)  # Telegram forgets unconfirmed updates after a day too
+
+
+def clean_question(text: str) -> str:
+    """What the unanswered store keeps: no control or format characters (bidi overrides,
+    zero-width marks), whitespace collapsed, at most UNANSWERED_MAX_CHARS characters."""
+    kept = "".join(" " if ch.isspace() else ch for ch in text if not _invisible(ch))
+    return " ".join(kept.split())[:UNANSWERED_MAX_CHARS]
+
+
+def _invisible(ch: str) -> bool:
+    return not ch.isspace() and unicodedata.category(ch) in ("Cc", "Cf", "Co", "Cs")
 
 
 @dataclass(frozen=True)
@@ -226,14 +255,82 @@ class Database:
     async def record_unanswered(self, text: str, lang: str) -> None:
         await self.conn.execute(
             "INSERT INTO unanswered (text, lang, asked_at) VALUES (?, ?, ?)",
-            (text[:UNANSWERED_MAX_CHARS], lang, _now()),
+            (clean_question(text), lang, _now()),
         )
+
+    async def purge_unanswered(self, older_than: timedelta) -> int:
+        cutoff = (datetime.now(UTC) - older_than).isoformat(timespec="seconds")
+        cur = await self.conn.execute("DELETE FROM unanswered WHERE asked_at < ?", (cutoff,))
+        return cur.rowcount
 
     async def unanswered(self, limit: int = 50) -> list[tuple[str, str, str]]:
         async with self.conn.execute(
             "SELECT text, lang, asked_at FROM unanswered ORDER BY id DESC LIMIT ?", (limit,)
         ) as cur:
             return [(r[0], r[1], r[2]) for r in await cur.fetchall()]
+
+    # --- the inbox ------------------------------------------------------------------------
+
+    async def inbox_add(self, updates: Iterable[tuple[int, str, str]]) -> None:
+        """Stores (update_id, chat_key, payload) rows; one statement, so all or none. An update
+        Telegram delivers again (not yet confirmed when the bot died) is kept only once."""
+        now = _now()
+        await self.conn.executemany(
+            "INSERT INTO inbox (update_id, chat_key, payload, received_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT(update_id) DO NOTHING",
+            [(update_id, key, payload, now) for update_id, key, payload in updates],
+        )
+
+    async def inbox_claim(self, limit: int = 1) -> list[tuple[int, str]]:
+        """Takes up to `limit` pending updates whose chat has nothing older pending or being
+        handled, and marks them working. One statement: on PostgreSQL the inner SELECT becomes
+        `... ORDER BY update_id LIMIT n FOR UPDATE SKIP LOCKED`."""
+        async with self.conn.execute(
+            "UPDATE inbox SET state = 'working' WHERE update_id IN ("
+            " SELECT i.update_id FROM inbox i WHERE i.state = 'pending' AND NOT EXISTS ("
+            "  SELECT 1 FROM inbox j WHERE j.chat_key = i.chat_key AND j.state != 'done'"
+            "  AND j.update_id < i.update_id)"
+            " ORDER BY i.update_id LIMIT ?) "
+            "RETURNING update_id, payload",
+            (limit,),
+        ) as cur:
+            return [(int(r[0]), str(r[1])) for r in await cur.fetchall()]
+
+    async def inbox_finish(self, update_id: int, outcome: str) -> None:
+        # A malformed payload is kept (until INBOX_KEEP) for a developer to look at.
+        await self.conn.execute(
+            "UPDATE inbox SET state = 'done', outcome = ?, finished_at = ?, "
+            "payload = CASE WHEN ? = 'malformed' THEN payload END WHERE update_id = ?",
+            (outcome, _now(), outcome, update_id),
+        )
+
+    async def inbox_requeue(self) -> int:
+        """Puts updates that were being handled when the process stopped back in the queue."""
+        cur = await self.conn.execute("UPDATE inbox SET state = 'pending' WHERE state = 'working'")
+        return cur.rowcount
+
+    async def inbox_next_offset(self) -> int:
+        async with self.conn.execute("SELECT MAX(update_id) FROM inbox") as cur:
+            row = await cur.fetchone()
+        return int(row[0]) + 1 if row and row[0] is not None else 0
+
+    async def inbox_counts(self) -> dict[str, int]:
+        async with self.conn.execute("SELECT state, COUNT(*) FROM inbox GROUP BY state") as cur:
+            counts = {str(r[0]): int(r[1]) for r in await cur.fetchall()}
+        return {state: counts.get(state, 0) for state in ("pending", "working", "done")}
+
+    async def inbox_outcomes(self) -> dict[str, int]:
+        async with self.conn.execute(
+            "SELECT outcome, COUNT(*) FROM inbox WHERE state = 'done' GROUP BY outcome"
+        ) as cur:
+            return {str(r[0]): int(r[1]) for r in await cur.fetchall()}
+
+    async def purge_inbox(self, older_than: timedelta = INBOX_KEEP) -> int:
+        cutoff = (datetime.now(UTC) - older_than).isoformat(timespec="seconds")
+        cur = await self.conn.execute(
+            "DELETE FROM inbox WHERE state = 'done' AND finished_at < ?", (cutoff,)
+        )
+        return cur.rowcount
 
     # --- content -------------------------------------------------------------------------
 

@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import itertools
 import json
+import random
 import time
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
@@ -69,6 +70,7 @@ class Call:
     method: str  # canonical camelCase name, e.g. "sendMessage"
     params: JSONDict  # form fields, JSON-decoded (reply_markup is a dict)
     status: int  # HTTP status the fake answered with
+    at: float = 0.0  # time.monotonic() when the fake answered
 
     @property
     def ok(self) -> bool:
@@ -173,6 +175,13 @@ class FakeTelegram:
         self._webhook_url = ""
         self._commands: dict[str, list[JSONDict]] = {}
         self._closing = False
+        # Injected faults: Telegram-like limits, random 5xx, an unreachable server.
+        self._limit_rate: float | None = None  # sends per second overall
+        self._limit_chat: float | None = None  # seconds between sends to one chat
+        self._sent_at: deque[float] = deque()
+        self._chat_sent_at: dict[int, float] = {}
+        self._flaky: tuple[float, int, random.Random] | None = None
+        self._down_until = 0.0
         self._runner: web.AppRunner | None = None
 
         handlers: dict[str, Callable[[JSONDict], Awaitable[Any]]] = {
@@ -297,6 +306,19 @@ class FakeTelegram:
         elif description is None:
             description = _DEFAULT_DESCRIPTIONS.get(status, f"Error {status}")
         self._failures[method.lower()].append(_Failure(status, description, retry_after))
+
+    def limit(self, per_second: float = 30.0, chat_interval: float = 1.0) -> None:
+        """Enforce Telegram's limits on sends: `per_second` overall (in any one-second
+        window) and `chat_interval` seconds between two sends to a chat; else 429."""
+        self._limit_rate, self._limit_chat = per_second, chat_interval
+
+    def flaky(self, ratio: float, status: int = 500, seed: int = 7) -> None:
+        """Fail this share of sends (send*/edit*/answer*) with `status`; ratio 0 stops."""
+        self._flaky = (ratio, status, random.Random(seed)) if ratio else None
+
+    def go_down(self, seconds: float) -> None:
+        """Unreachable for `seconds`: every request's connection is dropped unanswered."""
+        self._down_until = time.monotonic() + seconds
 
     def block_user(self, user_id: int) -> None:
         """Until unblocked, every send/edit to this private chat gets 403."""
@@ -448,6 +470,10 @@ class FakeTelegram:
     async def _dispatch(self, request: web.Request) -> web.Response:
         raw_method = request.match_info["method"]
         method, handler = self._handlers.get(raw_method.lower(), (raw_method, self._true))
+        if time.monotonic() < self._down_until:
+            if request.transport is not None:
+                request.transport.abort()  # the client sees a dropped connection
+            raise web.HTTPServiceUnavailable
         params = await self._params(request)
         status, body = 200, None
         try:
@@ -456,6 +482,7 @@ class FakeTelegram:
             if failures := self._failures.get(method.lower()):
                 failure = failures.popleft()
                 raise _ApiError(failure.status, failure.description, failure.retry_after)
+            self._check_faults(method, params)
             body = {"ok": True, "result": await handler(params)}
         except _ApiError as e:
             status = e.status
@@ -469,9 +496,31 @@ class FakeTelegram:
             body = {"ok": False, "error_code": 400, "description": f"Bad Request: {e!r}"}
         # Recorded after handling so the status is known; getUpdates therefore
         # appears when it returns, not when the long poll started.
-        self._calls.append(Call(len(self._calls), method, params, status))
+        self._calls.append(Call(len(self._calls), method, params, status, time.monotonic()))
         self._calls_signal.fire()
         return web.json_response(body, status=status)
+
+    def _check_faults(self, method: str, params: JSONDict) -> None:
+        if not method.startswith(("send", "edit", "answer")):
+            return
+        if self._flaky is not None:
+            ratio, status, rng = self._flaky
+            if rng.random() < ratio:
+                raise _ApiError(status, _DEFAULT_DESCRIPTIONS.get(status, f"Error {status}"))
+        if self._limit_rate is None or not method.startswith(("send", "edit")):
+            return
+        now = time.monotonic()
+        while self._sent_at and now - self._sent_at[0] >= 1.0:
+            self._sent_at.popleft()
+        chat = params.get("chat_id")
+        last = self._chat_sent_at.get(chat) if isinstance(chat, int) else None
+        # A little slack per chat: the bot's clock and ours tick through a network hop.
+        too_soon = last is not None and now - last < (self._limit_chat or 0) * 0.9
+        if len(self._sent_at) >= self._limit_rate or too_soon:
+            raise _ApiError(429, "Too Many Requests: retry after 1", 1)
+        self._sent_at.append(now)
+        if isinstance(chat, int):
+            self._chat_sent_at[chat] = now
 
     # --------------------------------------------------------- API methods
 

@@ -5,6 +5,7 @@ Registered last: it catches whatever the other routers did not.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import date
 
@@ -35,6 +36,10 @@ async def question(
     today: Callable[[], date],
 ) -> None:
     text = (message.text or "").strip()
+    if message.chat.type != "private" and message.bot is not None:
+        # In a group the question is addressed to the bot: the mention is not part of it.
+        me = await message.bot.me()
+        text = re.sub(rf"@{re.escape(me.username or '')}\b", " ", text, flags=re.I).strip()
     lang = i18n.current_locale
     if not any(ch.isalnum() for ch in text):
         # Only spaces, punctuation, emoji or invisible marks: nothing to search or to record.
@@ -64,7 +69,8 @@ async def question(
             reply_markup=suggestions_keyboard(items),
         )
         return
-    await db.record_unanswered(text, lang)
+    if message.chat.type == "private":  # nothing of group chatter is stored
+        await db.record_unanswered(text, lang)
     await message.answer(
         _(
             "Sorry, I don't know the answer to that. I only answer questions about elections "

@@ -1,0 +1,140 @@
+"""The one sender: every Bot API request the bot makes goes through this session middleware.
+
+- a global rate and a minimum interval per chat for anything addressed to a chat;
+- 429: the whole sender pauses for retry_after (however long), then the request is retried;
+- 5xx and network errors: retried with capped exponential backoff and full jitter, for as long
+  as the process runs (a stopping process re-queues the update instead, see inbox);
+- answers to people go before broadcasts (`with broadcast():` around a broadcast's sends).
+Nothing here gives up on a request Telegram asked us to delay, so no apology is ever needed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections.abc import Iterator
+from contextvars import ContextVar
+
+from aiogram import Bot
+from aiogram.client.session.middlewares.base import (
+    BaseRequestMiddleware,
+    NextRequestMiddlewareType,
+)
+from aiogram.exceptions import TelegramNetworkError, TelegramRetryAfter, TelegramServerError
+from aiogram.methods import GetUpdates, Response, TelegramMethod
+from aiogram.methods.base import TelegramType
+
+from bot.delivery.outage import Outage
+
+log = logging.getLogger(__name__)
+
+_broadcasting: ContextVar[bool] = ContextVar("broadcasting", default=False)
+
+
+@contextlib.contextmanager
+def broadcast() -> Iterator[None]:
+    """Sends made inside wait while any answer to a person is waiting for its turn."""
+    token = _broadcasting.set(True)
+    try:
+        yield
+    finally:
+        _broadcasting.reset(token)
+
+
+def backoff(failures: int, cap: float) -> float:
+    """Full jitter: many requests failing together do not all retry at the same moment."""
+    return random.uniform(0, min(cap, 0.25 * 2**failures))
+
+
+class Sender(BaseRequestMiddleware):
+    def __init__(
+        self,
+        *,
+        rate: float,
+        chat_interval: float,
+        max_delay: float,
+        outage: Outage | None = None,
+    ) -> None:
+        self.interval = 1.0 / rate
+        self.chat_interval = chat_interval
+        self.max_delay = max_delay
+        self.outage = outage or Outage()
+        self.paused_until = 0.0
+        self._next_slot = 0.0
+        self._chat_next: dict[int | str, float] = {}
+        self._answers_waiting = 0
+        self._answers_idle = asyncio.Event()
+        self._answers_idle.set()
+
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+    ) -> Response[TelegramType]:
+        chat = getattr(method, "chat_id", None)
+        name = type(method).__name__
+        failures = 0
+        while True:
+            if chat is not None:
+                await self._take_turn(chat)
+            else:
+                await self._wait_pause()
+            try:
+                response = await make_request(bot, method)
+            except TelegramRetryAfter as exc:
+                self._pause(exc.retry_after)
+                continue
+            except (TelegramServerError, TelegramNetworkError) as exc:
+                if isinstance(method, GetUpdates):
+                    raise  # the poller has its own loop and must notice a stop promptly
+                if isinstance(exc, TelegramNetworkError):
+                    self.outage.failed(name, type(exc).__name__)
+                else:  # Telegram answered: a hiccup, not an outage
+                    log.debug("%s: %s, retrying", name, exc)
+                failures += 1
+                await asyncio.sleep(backoff(failures, self.max_delay))
+                continue
+            self.outage.recovered()
+            return response
+
+    def _pause(self, seconds: float) -> None:
+        until = time.monotonic() + seconds
+        if until > self.paused_until + 0.5:
+            log.warning("Telegram flood control: the sender pauses for %s s", seconds)
+        self.paused_until = max(self.paused_until, until)
+
+    async def _wait_pause(self) -> None:
+        while (delay := self.paused_until - time.monotonic()) > 0:  # noqa: ASYNC110
+            await asyncio.sleep(delay)  # the pause may grow meanwhile: check again
+
+    async def _take_turn(self, chat: int | str) -> None:
+        """Reserves the next free slot (global rate, this chat's interval, any pause) and
+        sleeps until it; a pause that starts meanwhile sends it back for a later slot."""
+        if _broadcasting.get():
+            while self._answers_waiting:
+                await self._answers_idle.wait()
+        else:
+            self._answers_waiting += 1
+            self._answers_idle.clear()
+        try:
+            while True:
+                now = time.monotonic()
+                slot = max(now, self._next_slot, self.paused_until, self._chat_next.get(chat, 0.0))
+                self._next_slot = slot + self.interval
+                self._chat_next[chat] = slot + self.chat_interval
+                if slot > now:
+                    await asyncio.sleep(slot - now)
+                if self.paused_until <= slot:
+                    break
+            if len(self._chat_next) > 10_000:  # forget chats whose interval has passed
+                now = time.monotonic()
+                self._chat_next = {c: t for c, t in self._chat_next.items() if t > now}
+        finally:
+            if not _broadcasting.get():
+                self._answers_waiting -= 1
+                if not self._answers_waiting:
+                    self._answers_idle.set()
