@@ -347,8 +347,12 @@ def test_cli_import_and_export(tmp_path: Path):
     done = cli("import", str(DATA_DIR), db=db, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("Imported ")
-    assert "FAQ entries" in done.stdout and str(db) in done.stdout
+    assert " added" in done.stdout and str(db) in done.stdout
     assert done.stderr == ""
+    # A dry run of the same content against the filled store changes nothing and says so.
+    done = cli("import", "--dry-run", str(DATA_DIR), db=db, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().endswith("no changes")
 
     out = tmp_path / "out"
     done = cli("export", str(out), db=db, cwd=tmp_path)
