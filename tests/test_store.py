@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 import sqlite3
@@ -76,6 +77,40 @@ async def test_unanswered_log_has_no_user_column(tmp_path: Path):
         await db.record_unanswered("x" * 5000, "ru")
         [(text, lang, _)] = await db.unanswered()
         assert (len(text), lang) == (1000, "ru")
+
+
+async def test_tasks_sharing_the_connection_keep_out_of_each_others_transactions(
+    tmp_path: Path, template_db: Path
+):
+    """An import running in the bot must neither take an inbox row down with its rollback nor
+    collide with another task's transaction on the one shared connection."""
+    path = tmp_path / "shared.db"
+    copy_db(template_db, path)
+    async with Database(path) as db:
+        content = await db.load_content()
+        version = await db.content_version()
+
+        async def failing_change() -> None:
+            async with db.transaction():
+                await db.conn.execute("UPDATE meta SET value = '-1' WHERE key = 'content_version'")
+                await asyncio.sleep(0.05)  # the other tasks run meanwhile
+                raise RuntimeError("rejected")
+
+        async def receive() -> None:
+            await asyncio.sleep(0.01)
+            await db.inbox_add([(1, "chat", "{}")])
+
+        results = await asyncio.gather(
+            failing_change(),
+            receive(),
+            db.save_content(content),
+            db.save_content(content),
+            return_exceptions=True,
+        )
+        assert isinstance(results[0], RuntimeError)
+        assert results[1:] == [None, None, None]
+        assert (await db.inbox_counts())["pending"] == 1
+        assert await db.content_version() == version + 2
 
 
 async def test_users_locale_and_forget(tmp_path: Path):
