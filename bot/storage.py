@@ -274,7 +274,15 @@ class Database:
         self._locales[user_id] = locale
 
     async def forget_user(self, user_id: int) -> bool:
-        cur = await self.conn.execute("DELETE FROM users WHERE id = ?", (user_id,))
+        """Deletes the user's row and the inbox's record of their finished updates in their
+        private chat (ids and outcomes; texts are cleared once handled). Updates still queued
+        stay so they are answered. True when a language choice was stored."""
+        keys = (f"chat:{user_id}", f"user:{user_id}")
+        async with self.transaction():
+            cur = await self.conn.execute("DELETE FROM users WHERE id = ?", (user_id,))
+            await self.conn.execute(
+                "DELETE FROM inbox WHERE state = 'done' AND chat_key IN (?, ?)", keys
+            )
         self._locales.pop(user_id, None)
         return cur.rowcount > 0
 

@@ -126,6 +126,19 @@ async def test_users_locale_and_forget(tmp_path: Path):
         assert await db.get_locale(1) is None
 
 
+async def test_forget_deletes_the_record_of_finished_updates_but_answers_queued_ones(
+    tmp_path: Path,
+):
+    async with Database(tmp_path / "x.db") as db:
+        await db.inbox_add([(1, "chat:7", "{}"), (2, "chat:8", "{}"), (3, "user:7", "{}")])
+        for update_id, _payload in await db.inbox_claim(limit=3):
+            await db.inbox_finish(update_id, "handled")
+        await db.inbox_add([(4, "chat:7", "{}")])  # arrived, not handled yet
+        await db.forget_user(7)
+        async with db.conn.execute("SELECT update_id FROM inbox ORDER BY update_id") as cur:
+            assert [r[0] for r in await cur.fetchall()] == [2, 4]
+
+
 # --- import and export ---------------------------------------------------------------------
 
 
