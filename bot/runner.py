@@ -113,7 +113,9 @@ async def run_bot(settings: Settings) -> None:
         if resumed := await db.inbox_requeue():
             log.info("resuming %d updates that were being handled when the bot stopped", resumed)
         inbox.start()
-        deliverer = Deliverer(db, bot, {announcements.KIND: announcements.render})
+        deliverer = Deliverer(
+            db, bot, {announcements.KIND: announcements.render}, settings.broadcast_in_flight
+        )
         deliverer.start()
         purger = asyncio.create_task(purge(db, settings))
         try:

@@ -616,9 +616,7 @@ class Database:
         return (str(row[0]), datetime.fromisoformat(row[1])) if row else None
 
     async def lease_drop(self, name: str, holder: str) -> None:
-        await self.conn.execute(
-            "DELETE FROM leases WHERE name = ? AND holder = ?", (name, holder)
-        )
+        await self.conn.execute("DELETE FROM leases WHERE name = ? AND holder = ?", (name, holder))
 
     # --- content -------------------------------------------------------------------------
 

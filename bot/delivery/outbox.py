@@ -4,8 +4,9 @@ The database is the truth. A broadcast (an announcement, a batch of reminders) i
 batches into one outbox row per recipient; the deliverer claims a batch of due rows, sends each
 through the one Sender (as a broadcast, so answers to people go first) and marks it sent with
 Telegram's message id right after. A kill between a send and its mark repeats only the sends in
-flight; everything else resumes from the rows. APScheduler only wakes the loop: at the next due
-broadcast and every POLL_EVERY seconds (a broadcast written by `python -m bot announce`).
+flight (at most BROADCAST_IN_FLIGHT); everything else resumes from the rows. APScheduler only
+wakes the loop: at the next due broadcast and every POLL_EVERY seconds (a broadcast written by
+`python -m bot announce`).
 
 One deliverer per database: it holds the `deliverer` lease and renews it; a second process
 logs who holds it and waits. A holder on this machine whose process is gone (SIGKILL) is
@@ -41,7 +42,6 @@ RENEW_EVERY = 10.0
 ROW_LEASE = timedelta(minutes=5)  # a claimed row nobody marked for this long is claimed again
 BATCH = 200  # rows read at once: memory does not grow with the audience
 EXPAND_BATCH = 1000
-IN_FLIGHT = 8  # sends awaiting Telegram's answer at once (the Sender still paces them)
 POLL_EVERY = 10.0
 
 
@@ -84,10 +84,16 @@ async def expand(db: Database, broadcast_id: int) -> int:
 
 
 class Deliverer:
-    def __init__(self, db: Database, bot: Bot, renderers: dict[str, Renderer]) -> None:
+    def __init__(
+        self, db: Database, bot: Bot, renderers: dict[str, Renderer], in_flight: int = 4
+    ) -> None:
+        """`in_flight`: sends awaiting Telegram's answer at once (the Sender still paces
+        them). Reaching the rate takes rate x round trip of them; a kill repeats at most
+        this many."""
         self.db = db
         self.bot = bot
         self.renderers = renderers
+        self.in_flight = in_flight
         self.holder = holder_id()
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
@@ -180,7 +186,7 @@ class Deliverer:
             await self._wake.wait()
 
     async def _send_batch(self, rows: list[tuple[int, int, int, str]]) -> None:
-        slots = asyncio.Semaphore(IN_FLIGHT)
+        slots = asyncio.Semaphore(self.in_flight)
 
         async def one(row: tuple[int, int, int, str]) -> None:
             async with slots:
