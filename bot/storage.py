@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,6 +15,7 @@ from bot.content.models import (
     Content,
     ElectionNote,
     FaqEntry,
+    Intent,
     Party,
     Station,
     StationCountry,
@@ -87,6 +88,11 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX inbox_chat ON inbox (chat_key, update_id) WHERE state != 'done';
     CREATE INDEX inbox_finished ON inbox (finished_at) WHERE state = 'done';
     """,
+    # 3: the questions the bot was unsure of ("did you mean"), beside those it could not answer,
+    # with the entries it offered: a JSON list of entry ids, NULL for an unanswered question.
+    """
+    ALTER TABLE unanswered ADD COLUMN suggested TEXT;
+    """,
 )
 
 # Content field -> (records.kind, model, key attribute)
@@ -96,6 +102,7 @@ _RECORD_KINDS: dict[str, tuple[str, type[Any], str]] = {
     "parties": ("party", Party, "id"),
     "stations": ("station", Station, "id"),
     "countries": ("station_country", StationCountry, "country"),
+    "intents": ("intent", Intent, "id"),
 }
 UNANSWERED_MAX_CHARS = 1000
 INBOX_KEEP = timedelta(days=1)  # Telegram forgets unconfirmed updates after a day too
@@ -197,7 +204,7 @@ class Database:
         self._locales.pop(user_id, None)
         return cur.rowcount > 0
 
-    # --- questions the bot could not answer --------------------------------------------
+    # --- questions the bot could not answer, or was unsure of ------------------------------
 
     async def record_unanswered(self, text: str, lang: str) -> None:
         await self.conn.execute(
@@ -210,11 +217,28 @@ class Database:
         cur = await self.conn.execute("DELETE FROM unanswered WHERE asked_at < ?", (cutoff,))
         return cur.rowcount
 
+    async def record_unsure(self, text: str, lang: str, suggested: Sequence[str]) -> None:
+        """A question the bot answered with "did you mean" and the entries it offered."""
+        await self.conn.execute(
+            "INSERT INTO unanswered (text, lang, asked_at, suggested) VALUES (?, ?, ?, ?)",
+            (clean_question(text), lang, _now(), json.dumps(list(suggested))),
+        )
+
     async def unanswered(self, limit: int = 50) -> list[tuple[str, str, str]]:
         async with self.conn.execute(
-            "SELECT text, lang, asked_at FROM unanswered ORDER BY id DESC LIMIT ?", (limit,)
+            "SELECT text, lang, asked_at FROM unanswered WHERE suggested IS NULL "
+            "ORDER BY id DESC LIMIT ?",
+            (limit,),
         ) as cur:
             return [(r[0], r[1], r[2]) for r in await cur.fetchall()]
+
+    async def unsure(self, limit: int = 50) -> list[tuple[str, str, str, list[str]]]:
+        async with self.conn.execute(
+            "SELECT text, lang, asked_at, suggested FROM unanswered WHERE suggested IS NOT NULL "
+            "ORDER BY id DESC LIMIT ?",
+            (limit,),
+        ) as cur:
+            return [(r[0], r[1], r[2], json.loads(r[3])) for r in await cur.fetchall()]
 
     # --- the inbox ------------------------------------------------------------------------
 
