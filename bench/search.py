@@ -180,6 +180,8 @@ def main() -> None:
     queries = [json.loads(line)["q"] for line in args.dev.read_text(encoding="utf-8").splitlines()]
     print("\n=== search time (dev questions)")
     timing(f"real store ({len(docs)} entries)", library.search, queries)
+    if not args.synthetic:
+        return
     synthetic = [*docs, *synthetic_docs(docs, args.synthetic, args.phrasings)]
     start = time.perf_counter()
     big = Matcher(synthetic, intents)
