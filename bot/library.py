@@ -6,15 +6,13 @@ SQLite, on the hot path. One object per process, kept in the Dispatcher's workfl
 
 from __future__ import annotations
 
-from datetime import date
-
 from aiogram.utils.i18n import I18n
 
 from bot import LOCALES
 from bot.content.models import Content, FaqEntry
-from bot.render import html_to_text, render_answer
 from bot.search.articles import article_numbers
-from bot.search.engine import FaqIndex, Match, SearchDoc, SearchResult
+from bot.search.engine import Match, Matcher, SearchDoc, SearchResult
+from bot.search.recommend import asks_recommendation
 from bot.stations.index import StationIndex
 from bot.storage import Database
 
@@ -27,47 +25,42 @@ class Library:
     def use(self, content: Content) -> None:
         self.content = content
         self.stations = StationIndex(content)
-        self.index = FaqIndex(self.documents(content))
+        # Trained here, so every content change (start, import) retrains it.
+        self.index = Matcher(
+            self.documents(content),
+            [SearchDoc(i.id, tuple(i.examples())) for i in content.intents],
+        )
         self._articles: dict[int, str] = {n: e.id for e in content.published() for n in e.articles}
 
     async def load(self, db: Database) -> None:
         self.use(await db.load_content())
 
-    def documents(self, content: Content) -> list[SearchDoc]:
-        """What the search indexes: each published entry's phrasings, answers and names."""
-        today = date.today()
-        docs = []
-        for entry in content.published():
-            answers = []
-            for lang in LOCALES:
-                with self.i18n.context(), self.i18n.use_locale(lang):
-                    answers.append(
-                        html_to_text(
-                            render_answer(content, entry, lang, today, with_footer=False),
-                            links=False,
-                        )
-                    )
-            docs.append(
-                SearchDoc(
-                    entry.id,
-                    tuple(q for lang in LOCALES for q in entry.text(lang).questions),
-                    tuple(answers),
-                    _keywords(content, entry),
-                )
+    @staticmethod
+    def documents(content: Content) -> list[SearchDoc]:
+        """What the search learns: each published entry's phrasings and names."""
+        return [
+            SearchDoc(
+                entry.id,
+                tuple(q for lang in LOCALES for q in entry.text(lang).questions),
+                _keywords(content, entry),
             )
-        return docs
+            for entry in content.published()
+        ]
 
     def search(self, question: str) -> SearchResult:
-        """An article number the content knows ("9-бап", "статья 9") answers directly;
-        anything else goes to the free-text search."""
+        """An article number the content knows ("9-бап", "статья 9") answers directly, and a
+        request for a recommendation ("who should I vote for", "Amanat or Respublica?") gets
+        the neutrality answer whatever parties it names; anything else goes to the matcher."""
         for number in article_numbers(question):
             entry = self._articles.get(number)
             if entry is not None:
-                return SearchResult(Match(entry, 1.0), (), (Match(entry, 1.0),))
+                return _certain(entry)
+        if asks_recommendation(question) and self.entry(NEUTRALITY) is not None:
+            return _certain(NEUTRALITY)
         return self.index.search(question)
 
     def search_id(self, question: str) -> str | None:
-        return self.index.search(question).entry_id
+        return self.search(question).entry_id
 
     def entry(self, entry_id: str) -> FaqEntry | None:
         entry = self.content.entry(entry_id)
@@ -75,6 +68,13 @@ class Library:
 
     def title(self, entry: FaqEntry, lang: str) -> str:
         return entry.text(lang).questions[0]
+
+
+NEUTRALITY = "bot.neutrality"
+
+
+def _certain(entry_id: str) -> SearchResult:
+    return SearchResult(Match(entry_id, 1.0), (), (Match(entry_id, 1.0),))
 
 
 def _keywords(content: Content, entry: FaqEntry) -> tuple[str, ...]:

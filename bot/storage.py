@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import unicodedata
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,6 +17,7 @@ from bot.content.models import (
     Content,
     ElectionNote,
     FaqEntry,
+    Intent,
     Party,
     Station,
     StationCountry,
@@ -130,6 +131,11 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE users ADD COLUMN stopped_at TEXT;
     """,
+    # 5: the questions the bot was unsure of ("did you mean"), beside those it could not answer,
+    # with the entries it offered: a JSON list of entry ids, NULL for an unanswered question.
+    """
+    ALTER TABLE unanswered ADD COLUMN suggested TEXT;
+    """,
 )
 
 # Content field -> (records.kind, model, key attribute)
@@ -139,6 +145,7 @@ _RECORD_KINDS: dict[str, tuple[str, type[Any], str]] = {
     "parties": ("party", Party, "id"),
     "stations": ("station", Station, "id"),
     "countries": ("station_country", StationCountry, "country"),
+    "intents": ("intent", Intent, "id"),
 }
 UNANSWERED_MAX_CHARS = 1000
 INBOX_KEEP = timedelta(days=1)  # Telegram forgets unconfirmed updates after a day too
@@ -348,7 +355,7 @@ class Database:
         self._locales.pop(user_id, None)
         return cur.rowcount > 0
 
-    # --- questions the bot could not answer --------------------------------------------
+    # --- questions the bot could not answer, or was unsure of ------------------------------
 
     async def record_unanswered(self, text: str, lang: str) -> None:
         await self.conn.execute(
@@ -361,11 +368,28 @@ class Database:
         cur = await self.conn.execute("DELETE FROM unanswered WHERE asked_at < ?", (cutoff,))
         return cur.rowcount
 
+    async def record_unsure(self, text: str, lang: str, suggested: Sequence[str]) -> None:
+        """A question the bot answered with "did you mean" and the entries it offered."""
+        await self.conn.execute(
+            "INSERT INTO unanswered (text, lang, asked_at, suggested) VALUES (?, ?, ?, ?)",
+            (clean_question(text), lang, _now(), json.dumps(list(suggested))),
+        )
+
     async def unanswered(self, limit: int = 50) -> list[tuple[str, str, str]]:
         async with self.conn.execute(
-            "SELECT text, lang, asked_at FROM unanswered ORDER BY id DESC LIMIT ?", (limit,)
+            "SELECT text, lang, asked_at FROM unanswered WHERE suggested IS NULL "
+            "ORDER BY id DESC LIMIT ?",
+            (limit,),
         ) as cur:
             return [(r[0], r[1], r[2]) for r in await cur.fetchall()]
+
+    async def unsure(self, limit: int = 50) -> list[tuple[str, str, str, list[str]]]:
+        async with self.conn.execute(
+            "SELECT text, lang, asked_at, suggested FROM unanswered WHERE suggested IS NOT NULL "
+            "ORDER BY id DESC LIMIT ?",
+            (limit,),
+        ) as cur:
+            return [(r[0], r[1], r[2], json.loads(r[3])) for r in await cur.fetchall()]
 
     # --- the inbox ------------------------------------------------------------------------
 

@@ -56,7 +56,7 @@ KURULTAI_ELECTION = {
     "en": "When was the Kurultai election?",
 }
 # Vague questions; the search should hesitate on at least one of them.
-VAGUE = ("what is the weather in Almaty", "football results", "Какой рецепт борща?")
+VAGUE = ("voting", "конституция", "is the senate still a thing")
 
 
 def marked(markup: object) -> list[str]:
@@ -343,6 +343,65 @@ async def test_unsure_question_offers_entries_that_open(chat, dp: Dispatcher):
     assert entry.text("en").answer in answer
 
 
+async def test_unsure_question_is_recorded_with_what_was_offered(chat, dp: Dispatcher, db):
+    lib = library(dp)
+    vague = next(q for q in VAGUE if lib.search(q).suggestions)
+    await chat("en").send(vague)
+    [(stored, lang, asked_at, offered)] = await db.unsure()
+    assert (stored, lang, offered) == (vague, "en", list(lib.search(vague).suggestions))
+    assert datetime.fromisoformat(asked_at).tzinfo is not None
+    assert await db.unanswered() == []  # the two lists stay apart
+
+
+@pytest.mark.parametrize(
+    ("message", "reply"),
+    [
+        (
+            "Сәлеметсіз бе!",
+            "Hello! Ask me about elections in Kazakhstan in your own words, or pick a section:",
+        ),
+        (
+            "спасибо большое",
+            "You're welcome! Ask me anything else about the elections, or pick a section:",
+        ),
+        (
+            "hi, how are you?",
+            "I am fine, thank you! I am here to answer questions about elections in Kazakhstan: "
+            "ask in your own words, or pick a section:",
+        ),
+    ],
+)
+@pytest.mark.parametrize("code", ["kk", "ru", "en"])
+async def test_small_talk_gets_a_reply_and_the_menu(chat, db: Database, message, reply, code):
+    user: ChatDriver = chat(code)
+    assert only_text(await user.send(message)) == translated(reply, code)
+    assert find_button(user.last_message().reply_markup, "sec:elections:0")
+    assert await db.unanswered() == [] and await db.unsure() == []
+
+
+async def test_greeting_with_a_question_answers_the_question(chat, dp: Dispatcher):
+    entry = library(dp).entry("parliament.kurultai_election")
+    assert entry is not None
+    text = only_text(await chat("ru").send("Привет! " + KURULTAI_ELECTION["ru"]))
+    assert entry.text("ru").answer in text
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "За кого голосовать: Аманат или Ақ жол?",
+        "Should I vote for Respublica?",
+        "Аманатқа дауыс берейін бе?",
+    ],
+)
+async def test_a_request_for_a_recommendation_gets_the_neutrality_answer(
+    chat, dp: Dispatcher, question
+):
+    entry = library(dp).entry("bot.neutrality")
+    assert entry is not None
+    assert entry.text("en").answer in only_text(await chat("en").send(question))
+
+
 @pytest.mark.parametrize("code", ["kk", "ru", "en"])
 async def test_off_topic_question_is_recorded_without_the_user(chat, dp: Dispatcher, db, code):
     question = OFF_TOPIC[code]
@@ -358,7 +417,7 @@ async def test_off_topic_question_is_recorded_without_the_user(chat, dp: Dispatc
     assert datetime.fromisoformat(asked_at).tzinfo is not None
     async with db.conn.execute("PRAGMA table_info(unanswered)") as cur:
         columns = [row[1] for row in await cur.fetchall()]
-    assert columns == ["id", "text", "lang", "asked_at"]
+    assert columns == ["id", "text", "lang", "asked_at", "suggested"]
     async with db.conn.execute("SELECT * FROM unanswered") as cur:
         rows = await cur.fetchall()
     assert all(str(user.user_id) not in map(str, row[1:]) for row in rows)

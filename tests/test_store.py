@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import sys
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -73,10 +74,22 @@ async def test_unanswered_log_has_no_user_column(tmp_path: Path):
     async with Database(tmp_path / "x.db") as db:
         async with db.conn.execute("PRAGMA table_info(unanswered)") as cur:
             columns = {row[1] for row in await cur.fetchall()}
-        assert columns == {"id", "text", "lang", "asked_at"}
+        assert columns == {"id", "text", "lang", "asked_at", "suggested"}
         await db.record_unanswered("x" * 5000, "ru")
         [(text, lang, _)] = await db.unanswered()
         assert (len(text), lang) == (1000, "ru")
+        await db.record_unsure("y" * 5000, "kk", ["voting.next", "voting.hours"])
+        [(text, lang, _, offered)] = await db.unsure()
+        assert (len(text), lang, offered) == (1000, "kk", ["voting.next", "voting.hours"])
+
+
+async def test_retention_purges_unsure_questions_too(tmp_path: Path):
+    async with Database(tmp_path / "x.db") as db:
+        await db.record_unanswered("a", "ru")
+        await db.record_unsure("b", "ru", ["voting.next"])
+        await db.conn.execute("UPDATE unanswered SET asked_at = '2000-01-01T00:00:00+00:00'")
+        assert await db.purge_unanswered(timedelta(days=1)) == 2
+        assert await db.unanswered() == [] and await db.unsure() == []
 
 
 async def test_tasks_sharing_the_connection_keep_out_of_each_others_transactions(

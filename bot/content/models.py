@@ -207,6 +207,30 @@ class StationCountry(Sourced):
     votes: dict[str, StationStatus] = {}
 
 
+IntentId = Literal["offtopic", "smalltalk.greeting", "smalltalk.thanks", "smalltalk.how_are_you"]
+
+
+class Intent(_Model):
+    """Examples of messages that are not FAQ questions: off-topic questions, which the bot
+    declines, and small talk, which it answers from the catalogues. They teach the search what
+    is not an election question; they state no facts, so they carry no sources."""
+
+    id: IntentId
+    kk: list[str] = Field(min_length=1)
+    ru: list[str] = Field(min_length=1)
+    en: list[str] = Field(min_length=1)
+
+    @field_validator("kk", "ru", "en")
+    @classmethod
+    def _no_blank_examples(cls, value: list[str]) -> list[str]:
+        if any(not q.strip() for q in value):
+            raise ValueError("an example is empty")
+        return value
+
+    def examples(self) -> list[str]:
+        return [*self.kk, *self.ru, *self.en]
+
+
 class Content(_Model):
     faq: list[FaqEntry] = []
     votes: list[Vote] = []
@@ -214,6 +238,7 @@ class Content(_Model):
     parties: list[Party] = []
     stations: list[Station] = []
     countries: list[StationCountry] = []
+    intents: list[Intent] = []
 
     def entry(self, entry_id: str) -> FaqEntry | None:
         return next((e for e in self.faq if e.id == entry_id), None)

@@ -26,6 +26,7 @@ def merge(base: Content, update: Content, *, replace: bool = False) -> Content:
         parties=combine(base.parties, update.parties, "id"),
         stations=combine(base.stations, update.stations, "id"),
         countries=combine(base.countries, update.countries, "country"),
+        intents=combine(base.intents, update.intents, "id"),
     )
 
 
@@ -41,6 +42,7 @@ def check_references(content: Content) -> list[tuple[str, str]]:
         ("party", [p.id for p in content.parties]),
         ("station", [s.id for s in content.stations]),
         ("country", [c.country for c in content.countries]),
+        ("intent", [i.id for i in content.intents]),
     ):
         problems += [
             (k, f"{label} {k!r} appears {n} times") for k, n in Counter(keys).items() if n > 1

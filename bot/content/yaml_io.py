@@ -17,6 +17,7 @@ from bot.content.models import (
     Content,
     ElectionNote,
     FaqEntry,
+    Intent,
     Party,
     Station,
     StationCountry,
@@ -40,6 +41,7 @@ _SECTIONS: dict[str, tuple[str, type[BaseModel]]] = {
     "parties": ("parties", Party),
     "stations": ("stations", Station),
     "countries": ("countries", StationCountry),
+    "intents": ("intents", Intent),
 }
 
 
@@ -173,5 +175,6 @@ def dump_content(content: Content, folder: Path) -> list[Path]:
             folder / "stations.yaml",
             (("stations", content.stations), ("countries", content.countries)),
         ),
+        (folder / "offtopic.yaml", (("intents", content.intents),)),
     ]
     return [path for path, kinds in files if _dump(path, kinds)]

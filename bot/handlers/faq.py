@@ -58,18 +58,25 @@ async def question(
                 disable_web_page_preview=True,
             )
             return
+    private = message.chat.type == "private"  # nothing of group chatter is stored
     if result.suggestions:
         items = [
             (entry.id, library.title(entry, lang))
             for entry_id in result.suggestions
             if (entry := library.entry(entry_id)) is not None
         ]
+        if private:
+            await db.record_unsure(text, lang, [entry_id for entry_id, _ in items])
         await message.answer(
             _("I am not sure I understood. Did you mean one of these?"),
             reply_markup=suggestions_keyboard(items),
         )
         return
-    if message.chat.type == "private":  # nothing of group chatter is stored
+    reply = small_talk(result.intent)
+    if reply is not None:
+        await message.answer(reply, reply_markup=main_menu())
+        return
+    if private:
         await db.record_unanswered(text, lang)
     await message.answer(
         _(
@@ -79,6 +86,22 @@ async def question(
         ),
         reply_markup=main_menu(),
     )
+
+
+def small_talk(intent: str | None) -> str | None:
+    """The reply to a greeting, a thank-you or a "how are you", in the user's language."""
+    if intent == "smalltalk.greeting":
+        return _(
+            "Hello! Ask me about elections in Kazakhstan in your own words, or pick a section:"
+        )
+    if intent == "smalltalk.thanks":
+        return _("You're welcome! Ask me anything else about the elections, or pick a section:")
+    if intent == "smalltalk.how_are_you":
+        return _(
+            "I am fine, thank you! I am here to answer questions about elections in Kazakhstan: "
+            "ask in your own words, or pick a section:"
+        )
+    return None
 
 
 async def not_text(message: Message) -> None:

@@ -12,9 +12,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import lru_cache
-
-import snowballstemmer
 
 _CYRILLIC = {
     "а": "a", "ә": "a", "б": "b", "в": "v", "г": "g", "ғ": "g", "д": "d", "е": "e", "ё": "e",
@@ -34,10 +31,6 @@ _TABLE = str.maketrans({**_CYRILLIC, **_LATIN})
 _DIGRAPHS = (("zh", "j"), ("kh", "h"), ("kh", "h"))
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _DOUBLE = re.compile(r"(.)\1+")
-_CYRILLIC_RE = re.compile(r"[а-яёәғқңөұүһі]")
-
-_RU = snowballstemmer.stemmer("russian")
-_EN = snowballstemmer.stemmer("english")
 
 
 def fold(word: str) -> str:
@@ -54,23 +47,6 @@ def words(text: str) -> list[str]:
     # "9-бап" and "9бап" both mean article 9: split digits from letters.
     text = re.sub(r"(\d)(?=[^\W\d_])|([^\W\d_])(?=\d)", r"\1\2 ", text)
     return _WORD.findall(text)
-
-
-PREFIX = 5
-
-
-@lru_cache(maxsize=65536)
-def features(word: str) -> frozenset[str]:
-    """What one word can match on, all in the folded skeleton.
-
-    The prefix of the folded word is the same whatever the script and absorbs most Kazakh and
-    Russian endings (сайлауда, saılaýǵa, выборах -> "saila", "vibor"). The folded Snowball
-    stem adds the forms a prefix misses (voting -> vote, выборы -> выбор).
-    """
-    if word.isdigit():
-        return frozenset((word,))
-    base = _RU.stemWord(word) if _CYRILLIC_RE.search(word) else _EN.stemWord(word)
-    return frozenset(fold(w)[:PREFIX] for w in (word, base) if w)
 
 
 def folded_words(text: str) -> list[str]:
