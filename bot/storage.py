@@ -273,6 +273,10 @@ class Database:
         await raw.execute("PRAGMA journal_mode=WAL")
         await raw.execute("PRAGMA foreign_keys=ON")
         await raw.execute("PRAGMA busy_timeout=5000")
+        # WAL + NORMAL: a commit survives the process being killed; only a power cut may undo
+        # the latest ones, which for claims and outcomes means an answer repeated. What must
+        # survive that too (updates Telegram is then told it may forget) commits durably.
+        await raw.execute("PRAGMA synchronous=NORMAL")
         self._conn = _Shared(raw)
         await self.migrate()
 
@@ -295,12 +299,15 @@ class Database:
         return int(row[0]) if row else 0
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[None]:
-        """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any error; other tasks' statements wait."""
+    async def transaction(self, *, durable: bool = False) -> AsyncIterator[None]:
+        """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any error; other tasks' statements wait.
+        `durable`: the commit is synced to disk before it returns (survives a power cut)."""
         shared = self.conn
         async with shared.lock:
             shared.owner = asyncio.current_task()
             try:
+                if durable:
+                    await shared.raw.execute("PRAGMA synchronous=FULL")
                 await shared.raw.execute("BEGIN IMMEDIATE")
                 try:
                     yield
@@ -310,6 +317,8 @@ class Database:
                 await shared.raw.execute("COMMIT")
             finally:
                 shared.owner = None
+                if durable:
+                    await shared.raw.execute("PRAGMA synchronous=NORMAL")
 
     async def migrate(self) -> None:
         version = await self.schema_version()
@@ -394,14 +403,16 @@ class Database:
     # --- the inbox ------------------------------------------------------------------------
 
     async def inbox_add(self, updates: Iterable[tuple[int, str, str]]) -> None:
-        """Stores (update_id, chat_key, payload) rows; one statement, so all or none. An update
-        Telegram delivers again (not yet confirmed when the bot died) is kept only once."""
+        """Stores (update_id, chat_key, payload) rows in one durable transaction (outside one,
+        each row would be a commit of its own). An update Telegram delivers again (not yet
+        confirmed when the bot died) is kept only once."""
         now = _now()
-        await self.conn.executemany(
-            "INSERT INTO inbox (update_id, chat_key, payload, received_at) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT(update_id) DO NOTHING",
-            [(update_id, key, payload, now) for update_id, key, payload in updates],
-        )
+        async with self.transaction(durable=True):
+            await self.conn.executemany(
+                "INSERT INTO inbox (update_id, chat_key, payload, received_at) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT(update_id) DO NOTHING",
+                [(update_id, key, payload, now) for update_id, key, payload in updates],
+            )
 
     async def inbox_claim(self, limit: int = 1) -> list[tuple[int, str]]:
         """Takes up to `limit` pending updates whose chat has nothing older pending or being
