@@ -565,6 +565,40 @@ class Database:
         ) as cur:
             return [AuditRow(*row) for row in await cur.fetchall()]
 
+    # --- editors (admins come from ADMIN_IDS, not the store) ------------------------------
+
+    async def editor_ids(self) -> list[int]:
+        async with self.conn.execute(
+            "SELECT user_id FROM editors ORDER BY granted_at, user_id"
+        ) as cur:
+            return [row[0] async for row in cur]
+
+    async def is_editor(self, user_id: int) -> bool:
+        async with self.conn.execute("SELECT 1 FROM editors WHERE user_id = ?", (user_id,)) as cur:
+            return await cur.fetchone() is not None
+
+    async def set_editor(self, user_id: int, by: int, granted: bool) -> bool:
+        """Grants or revokes the editor role, logged with who did it; False when it was
+        already so (a replayed button)."""
+        now = _now()
+        async with self.transaction():
+            if granted:
+                cur = await self.conn.execute(
+                    "INSERT INTO editors (user_id, granted_by, granted_at) VALUES (?, ?, ?) "
+                    "ON CONFLICT(user_id) DO NOTHING",
+                    (user_id, by, now),
+                )
+            else:
+                cur = await self.conn.execute("DELETE FROM editors WHERE user_id = ?", (user_id,))
+            if not cur.rowcount:
+                return False
+            doc = json.dumps({"user_id": user_id})
+            change = Change(
+                "editor", str(user_id), None if granted else doc, doc if granted else None
+            )
+            await self._log(by, "grant" if granted else "revoke", change, now)
+        return True
+
     # --- FSM state of guided edits (aiogram's storage interface, in bot.fsm) ---------------
 
     async def fsm_get(self, key: str) -> tuple[str | None, dict[str, Any]]:
