@@ -127,7 +127,11 @@ MIGRATIONS: tuple[str, ...] = (
         until       TEXT NOT NULL
     );
     """,
-    # 4: operators: editors an admin granted, every change with the record before and after
+    # 4: /stop: the user wants nothing sent unasked (until /start).
+    """
+    ALTER TABLE users ADD COLUMN stopped_at TEXT;
+    """,
+    # 5: operators: editors an admin granted, every change with the record before and after
     # (JSON documents of the content models; NULL before = created), and FSM state of guided
     # edits so they survive a restart.
     """
@@ -383,15 +387,17 @@ class Database:
         self._locales[user_id] = locale
 
     async def forget_user(self, user_id: int) -> bool:
-        """Deletes the user's row and the inbox's record of their finished updates in their
-        private chat (ids and outcomes; texts are cleared once handled). Updates still queued
-        stay so they are answered. True when a language choice was stored."""
+        """Deletes the user's row, the inbox's record of their finished updates in their
+        private chat (ids and outcomes; texts are cleared once handled) and their outbox rows
+        (announcements sent or waiting). Updates still queued stay so they are answered.
+        True when a language choice was stored."""
         keys = (f"chat:{user_id}", f"user:{user_id}")
         async with self.transaction():
             cur = await self.conn.execute("DELETE FROM users WHERE id = ?", (user_id,))
             await self.conn.execute(
                 "DELETE FROM inbox WHERE state = 'done' AND chat_key IN (?, ?)", keys
             )
+            await self.conn.execute("DELETE FROM outbox WHERE user_id = ?", (user_id,))
         self._locales.pop(user_id, None)
         return cur.rowcount > 0
 
@@ -525,7 +531,8 @@ class Database:
                 return 0
             where, params = _audience_filter(str(row[0]))
             async with self.conn.execute(
-                f"SELECT id FROM users WHERE id > ? AND blocked_at IS NULL AND {where} "
+                f"SELECT id FROM users WHERE id > ? AND blocked_at IS NULL "
+                f"AND stopped_at IS NULL AND {where} "
                 "ORDER BY id LIMIT ?",
                 (int(row[1]), *params, batch),
             ) as cur:
@@ -598,10 +605,28 @@ class Database:
             )
         return cur.rowcount
 
+    async def user_stopped(self, user_id: int) -> int:
+        """/stop: nothing more is sent to the user unasked; rows waiting for them stop.
+        Returns how many rows that stopped."""
+        now = _now()
+        async with self.transaction():
+            # Someone without a row is in no audience: there is nothing to mark.
+            await self.conn.execute(
+                "UPDATE users SET stopped_at = ?, updated_at = ? WHERE id = ?",
+                (now, now, user_id),
+            )
+            cur = await self.conn.execute(
+                "UPDATE outbox SET state = 'blocked', error = 'stopped by the user', "
+                "finished_at = ? WHERE user_id = ? AND state IN ('queued', 'claimed')",
+                (now, user_id),
+            )
+        return cur.rowcount
+
     async def user_returned(self, user_id: int) -> None:
-        """The user wrote to the bot again (/start): they no longer block it."""
+        """The user started the bot again (/start): they no longer block or stop it."""
         await self.conn.execute(
-            "UPDATE users SET blocked_at = NULL WHERE id = ? AND blocked_at IS NOT NULL",
+            "UPDATE users SET blocked_at = NULL, stopped_at = NULL "
+            "WHERE id = ? AND (blocked_at IS NOT NULL OR stopped_at IS NOT NULL)",
             (user_id,),
         )
 

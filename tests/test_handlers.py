@@ -455,7 +455,7 @@ async def test_commands_are_set_in_every_language(dp: Dispatcher, session: Local
     by_lang = {c.language_code: c.commands for c in calls}
     for lang in LOCALES:
         names = [c.command for c in by_lang[lang]]
-        assert names == ["menu", "help", "language", "about", "forget", "start"]
+        assert names == ["menu", "help", "language", "about", "stop", "forget", "start"]
         descriptions = {c.command: c.description for c in by_lang[lang]}
         assert descriptions["menu"] == translated("Sections to browse", lang)
         assert descriptions["forget"] == translated("Delete my data", lang)

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import copy_db
+from conftest import copy_db, forget_reply, only_text, translated
 from fake_telegram import FakeTelegram
 from test_faults import TOKEN, Bot, until
 
@@ -192,3 +192,25 @@ async def test_sigkill_part_way_everyone_gets_it_once(
     assert header.split()[-4:] == ["queued", "sent", "failed", "blocked"]
     assert row.split()[:3] == ["1", "announcement", "all"]
     assert row.split()[-4:] == ["0", "2500", "0", "0"]
+
+
+async def test_stop_ends_announcements_start_resumes_forget_deletes_them(chat, db: Database):
+    user = chat("ru")
+    await user.send("/start")
+    await user.press("lang:ru")
+    _, recipients = await announce(db, TEXTS, at=datetime.now(UTC) + timedelta(hours=1))
+    assert recipients == 1
+    reply = only_text(await user.send("/stop"))
+    assert reply == translated(
+        "Done: the bot will send you nothing unasked any more, no announcements and no "
+        "reminders. It still answers your questions. Send /start to receive them again.",
+        "ru",
+    )
+    [waiting] = await db.outbox_report()
+    assert (waiting["queued"], waiting["blocked"]) == (0, 1)  # the queued one stopped too
+    assert (await announce(db, TEXTS))[1] == 0
+    await user.send("/start")
+    assert (await announce(db, TEXTS))[1] == 1
+    assert only_text(await user.send("/forget")) == forget_reply("ru")
+    assert [r["queued"] + r["blocked"] for r in await db.outbox_report()] == [0, 0, 0]
+    assert (await announce(db, TEXTS))[1] == 0  # no row, no audience

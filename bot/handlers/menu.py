@@ -70,11 +70,23 @@ async def forget(message: Message, db: Database, settings: Settings) -> None:
     await message.answer(forget_text(settings.unanswered_retention_days))
 
 
+async def stop(message: Message, db: Database) -> None:
+    if message.from_user:
+        await db.user_stopped(message.from_user.id)
+    await message.answer(
+        _(
+            "Done: the bot will send you nothing unasked any more, no announcements and no "
+            "reminders. It still answers your questions. Send /start to receive them again."
+        )
+    )
+
+
 def forget_text(retention_days: int) -> str:
     return _(
-        "Done. Deleted: your language choice and the record of your recent messages to the "
-        "bot.\nKept: questions the bot could not answer, stored without your name or Telegram "
-        "account so that people can improve its answers, and deleted after {days} days."
+        "Done. Deleted: your language choice, the record of your recent messages to the bot "
+        "and of the announcements it sent you.\nKept: questions the bot could not answer, "
+        "stored without your name or Telegram account so that people can improve its "
+        "answers, and deleted after {days} days."
     ).format(days=retention_days)
 
 
@@ -174,6 +186,7 @@ def build() -> Router:
     router.message.register(help_command, Command("help"))
     router.message.register(about, Command("about"))
     router.message.register(forget, Command("forget"))
+    router.message.register(stop, Command("stop"))
     router.callback_query.register(open_section, SectionCb.filter())
     router.callback_query.register(reminders_button, MenuCb.filter(F.action == "reminders"))
     router.callback_query.register(open_entry, EntryCb.filter())
