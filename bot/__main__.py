@@ -7,10 +7,11 @@ import asyncio
 import json
 import logging
 import sys
+from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 from bot import LOCALES
 from bot.config import Settings, SettingsError, load_settings
@@ -32,6 +33,9 @@ def _parser() -> argparse.ArgumentParser:
     imp.add_argument("path", type=Path)
     imp.add_argument(
         "--replace", action="store_true", help="delete records of the imported kinds not listed"
+    )
+    imp.add_argument(
+        "--dry-run", action="store_true", help="show what would change, change nothing"
     )
     exp = commands.add_parser("export", help="write the store's content out as YAML")
     exp.add_argument("path", type=Path)
@@ -106,20 +110,20 @@ async def _ask(settings: Settings, args: argparse.Namespace) -> int:
         return status
 
 
-async def _import(settings: Settings, path: Path, replace: bool) -> None:
+async def _import(settings: Settings, path: Path, replace: bool, dry_run: bool) -> None:
     from bot.content.sync import import_path
     from bot.storage import Database
 
     async with Database(settings.database_path) as db:
-        content = await import_path(db, path, replace=replace)
-    counts: dict[str, Any] = {
-        "FAQ entries": len(content.faq),
-        "votes": len(content.votes),
-        "parties": len(content.parties),
-        "stations": len(content.stations),
-    }
-    summary = ", ".join(f"{n} {label}" for label, n in counts.items() if n)
-    print(f"Imported {summary or 'nothing'} into {settings.database_path}")
+        found = await import_path(db, path, replace=replace, dry_run=dry_run)
+        for change in found if dry_run else ():
+            print(f"{change.verb} {change.kind} {change.record_id}")
+            for edit in await db.operator_edits_since_import(change.kind, change.record_id):
+                print(f"  overwrites operator edit #{edit.id} by {edit.actor} at {edit.at}")
+    counts = Counter(change.verb for change in found)
+    summary = ", ".join(f"{n} {label}" for label, n in sorted(counts.items())) or "no changes"
+    verb = "Would import" if dry_run else "Imported"
+    print(f"{verb} into {settings.database_path}: {summary}")
 
 
 async def _export(settings: Settings, path: Path) -> None:
@@ -171,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "ask":
             return asyncio.run(_ask(settings, args))
         elif args.command == "import":
-            asyncio.run(_import(settings, args.path, args.replace))
+            asyncio.run(_import(settings, args.path, args.replace, args.dry_run))
         elif args.command == "export":
             asyncio.run(_export(settings, args.path))
         elif args.command == "announce":

@@ -20,6 +20,7 @@ from aiogram.utils.i18n import gettext as _
 from bot import ASTANA, LOCALES
 from bot.config import Settings
 from bot.content.sync import import_path
+from bot.fsm import SqliteStorage
 from bot.handlers import build_router
 from bot.i18n import LocaleMiddleware, build_i18n
 from bot.library import Library
@@ -36,6 +37,8 @@ def build_dispatcher(settings: Settings, *, today: Callable[[], date] = astana_t
     i18n = build_i18n(settings.locales_dir, settings.default_locale)
     db = Database(settings.database_path)
     dp = Dispatcher(
+        # Guided operator edits live in the same file, so they survive a restart.
+        storage=SqliteStorage(db),
         settings=settings,
         db=db,
         i18n=i18n,

@@ -133,3 +133,11 @@ def suggestions_keyboard(items: list[tuple[str, str]]) -> InlineKeyboardMarkup:
     ]
     rows.append([menu_button()])
     return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+class OpCb(CallbackData, prefix="op"):
+    """Operator buttons. Every press is authorised again by the operator router's filter, and
+    what `arg` names is looked up afresh: an old or forged button changes nothing."""
+
+    action: str  # "menu", "editors", "add_editor", "revoke"
+    arg: str = ""

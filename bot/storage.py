@@ -7,6 +7,7 @@ import json
 import unicodedata
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -136,10 +137,36 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE unanswered ADD COLUMN suggested TEXT;
     """,
+    # 6: operators: editors an admin granted, every change with the record before and after
+    # (JSON documents of the content models; NULL before = created), and FSM state of guided
+    # edits so they survive a restart.
+    """
+    CREATE TABLE editors (
+        user_id     INTEGER PRIMARY KEY,
+        granted_by  INTEGER NOT NULL,
+        granted_at  TEXT NOT NULL
+    );
+    CREATE TABLE audit_log (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        at          TEXT NOT NULL,
+        actor       INTEGER,                      -- Telegram user id, NULL for an import
+        action      TEXT NOT NULL,             -- edit, create, revert, import, grant, revoke
+        kind        TEXT NOT NULL,                -- faq, or a records.kind
+        record_id   TEXT NOT NULL,
+        before      TEXT,
+        after       TEXT
+    );
+    CREATE INDEX audit_log_record ON audit_log (kind, record_id, id);
+    CREATE TABLE fsm (
+        key         TEXT PRIMARY KEY,
+        state       TEXT,
+        data        TEXT NOT NULL DEFAULT '{}'
+    )
+    """,
 )
 
 # Content field -> (records.kind, model, key attribute)
-_RECORD_KINDS: dict[str, tuple[str, type[Any], str]] = {
+RECORD_KINDS: dict[str, tuple[str, type[Any], str]] = {
     "votes": ("vote", Vote, "id"),
     "election_notes": ("election_note", ElectionNote, "id"),
     "parties": ("party", Party, "id"),
@@ -160,6 +187,32 @@ def clean_question(text: str) -> str:
 
 def _invisible(ch: str) -> bool:
     return not ch.isspace() and unicodedata.category(ch) in ("Cc", "Cf", "Co", "Cs")
+
+
+@dataclass(frozen=True)
+class Change:
+    """One record's change: JSON documents before and after (None = absent)."""
+
+    kind: str
+    record_id: str
+    before: str | None
+    after: str | None
+
+    @property
+    def verb(self) -> str:
+        return "added" if self.before is None else "removed" if self.after is None else "changed"
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    id: int
+    at: str
+    actor: int | None
+    action: str
+    kind: str
+    record_id: str
+    before: str | None
+    after: str | None
 
 
 def _now() -> str:
@@ -718,14 +771,16 @@ class Database:
                 }
                 faq.append(FaqEntry.model_validate(data))
         records: dict[str, list[Any]] = {}
-        for field, (kind, model, _) in _RECORD_KINDS.items():
+        for field, (kind, model, _) in RECORD_KINDS.items():
             async with self.conn.execute(
                 "SELECT data FROM records WHERE kind = ? ORDER BY position, id", (kind,)
             ) as cur:
                 records[field] = [model.model_validate_json(r[0]) async for r in cur]
         return Content(faq=faq, **records)
 
-    async def save_content(self, content: Content, *, replace: bool = False) -> None:
+    async def save_content(
+        self, content: Content, *, replace: bool = False, audit: Iterable[Change] = ()
+    ) -> None:
         """Upserts every record of `content` in one transaction.
 
         With replace=True, records of the kinds `content` carries that it does not list are
@@ -737,7 +792,7 @@ class Database:
                 await self._delete_missing("faq_entries", "id", [e.id for e in content.faq])
             for position, entry in enumerate(content.faq):
                 await self._upsert_entry(entry, position, now)
-            for field, (kind, _, key) in _RECORD_KINDS.items():
+            for field, (kind, _, key) in RECORD_KINDS.items():
                 items: list[Any] = getattr(content, field)
                 if replace and items:
                     keys = [getattr(item, key) for item in items]
@@ -750,10 +805,9 @@ class Database:
                         "updated_at = excluded.updated_at",
                         (kind, getattr(item, key), position, item.model_dump_json(), now),
                     )
-            await self.conn.execute(
-                "INSERT INTO meta (key, value) VALUES ('content_version', '1') "
-                "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
-            )
+            for change in audit:
+                await self._log(None, "import", change, now)
+            await self._bump_version()
 
     async def _delete_missing(
         self, table: str, column: str, keep: Iterable[str], kind: str | None = None
@@ -793,3 +847,85 @@ class Database:
                 "questions = excluded.questions, answer = excluded.answer",
                 (entry.id, lang, json.dumps(text.questions, ensure_ascii=False), text.answer),
             )
+
+    async def _bump_version(self) -> None:
+        await self.conn.execute(
+            "INSERT INTO meta (key, value) VALUES ('content_version', '1') "
+            "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+        )
+
+    async def _log(self, actor: int | None, action: str, change: Change, now: str) -> None:
+        await self.conn.execute(
+            "INSERT INTO audit_log (at, actor, action, kind, record_id, before, after) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (now, actor, action, change.kind, change.record_id, change.before, change.after),
+        )
+
+    # --- audit log --------------------------------------------------------------------
+
+    async def operator_edits_since_import(self, kind: str, record_id: str) -> list[AuditRow]:
+        """Operators' changes to a record after the last import touched it: what an import
+        of that record would overwrite."""
+        async with self.conn.execute(
+            "SELECT id, at, actor, action, kind, record_id, before, after FROM audit_log "
+            "WHERE kind = ? AND record_id = ? AND actor IS NOT NULL AND id > COALESCE(("
+            "SELECT MAX(id) FROM audit_log WHERE kind = ? AND record_id = ? "
+            "AND actor IS NULL), 0) ORDER BY id",
+            (kind, record_id, kind, record_id),
+        ) as cur:
+            return [AuditRow(*row) for row in await cur.fetchall()]
+
+    # --- editors (admins come from ADMIN_IDS, not the store) ------------------------------
+
+    async def editor_ids(self) -> list[int]:
+        async with self.conn.execute(
+            "SELECT user_id FROM editors ORDER BY granted_at, user_id"
+        ) as cur:
+            return [row[0] async for row in cur]
+
+    async def is_editor(self, user_id: int) -> bool:
+        async with self.conn.execute("SELECT 1 FROM editors WHERE user_id = ?", (user_id,)) as cur:
+            return await cur.fetchone() is not None
+
+    async def set_editor(self, user_id: int, by: int, granted: bool) -> bool:
+        """Grants or revokes the editor role, logged with who did it; False when it was
+        already so (a replayed button)."""
+        now = _now()
+        async with self.transaction():
+            if granted:
+                cur = await self.conn.execute(
+                    "INSERT INTO editors (user_id, granted_by, granted_at) VALUES (?, ?, ?) "
+                    "ON CONFLICT(user_id) DO NOTHING",
+                    (user_id, by, now),
+                )
+            else:
+                cur = await self.conn.execute("DELETE FROM editors WHERE user_id = ?", (user_id,))
+            if not cur.rowcount:
+                return False
+            doc = json.dumps({"user_id": user_id})
+            change = Change(
+                "editor", str(user_id), None if granted else doc, doc if granted else None
+            )
+            await self._log(by, "grant" if granted else "revoke", change, now)
+        return True
+
+    # --- FSM state of guided edits (aiogram's storage interface, in bot.fsm) ---------------
+
+    async def fsm_get(self, key: str) -> tuple[str | None, dict[str, Any]]:
+        async with self.conn.execute("SELECT state, data FROM fsm WHERE key = ?", (key,)) as cur:
+            row = await cur.fetchone()
+        return (row[0], json.loads(row[1])) if row else (None, {})
+
+    async def fsm_set_state(self, key: str, state: str | None) -> None:
+        await self.conn.execute(
+            "INSERT INTO fsm (key, state) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET state = excluded.state",
+            (key, state),
+        )
+
+    async def fsm_set_data(self, key: str, data: dict[str, Any]) -> None:
+        await self.conn.execute(
+            "INSERT INTO fsm (key, data) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET data = excluded.data",
+            (key, json.dumps(data, ensure_ascii=False)),
+        )

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from bot.content.models import Content
 from bot.content.yaml_io import ContentError, dump_content, load_content
-from bot.storage import Database
+from bot.storage import RECORD_KINDS, Change, Database
 
 
 def merge(base: Content, update: Content, *, replace: bool = False) -> Content:
@@ -82,19 +82,38 @@ def check_references(content: Content) -> list[tuple[str, str]]:
     return problems
 
 
-async def import_path(db: Database, path: Path, *, replace: bool = False) -> Content:
-    """Validates everything under `path`, then saves it in one transaction.
+def changes(before: Content, after: Content) -> list[Change]:
+    """Every record that differs between two contents, as the audit log keeps it."""
+    found = []
+    kinds = [("faq", "faq", "id")] + [(f, kind, key) for f, (kind, _, key) in RECORD_KINDS.items()]
+    for field, kind, key in kinds:
+        old = {str(getattr(i, key)): i.model_dump_json() for i in getattr(before, field)}
+        new = {str(getattr(i, key)): i.model_dump_json() for i in getattr(after, field)}
+        found += [Change(kind, k, old.get(k), doc) for k, doc in new.items() if old.get(k) != doc]
+        found += [Change(kind, k, doc, None) for k, doc in old.items() if k not in new]
+    return found
+
+
+async def import_path(
+    db: Database, path: Path, *, replace: bool = False, dry_run: bool = False
+) -> list[Change]:
+    """Validates everything under `path`, then saves it in one transaction, recording each
+    changed record in the audit log; returns the changes (with dry_run, saves nothing).
 
     Raises ContentError (and changes nothing) when any file, record or reference is wrong.
     """
     origins: dict[str, Path] = {}
     imported = load_content(path, origins)
-    problems = check_references(merge(await db.load_content(), imported, replace=replace))
+    base = await db.load_content()
+    after = merge(base, imported, replace=replace)
+    problems = check_references(after)
     if problems:
         # A record already in the store has no file: the problem then names the import path.
         raise ContentError([f"{origins.get(key, path)}: {text}" for key, text in problems])
-    await db.save_content(imported, replace=replace)
-    return imported
+    found = changes(base, after)
+    if not dry_run:
+        await db.save_content(imported, replace=replace, audit=found)
+    return found
 
 
 async def export_path(db: Database, folder: Path) -> list[Path]:

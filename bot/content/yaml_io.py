@@ -53,7 +53,7 @@ def _describe(record: Any, index: int) -> str:
     return f"#{index + 1}"
 
 
-def _format_error(err: Any) -> str:
+def format_error(err: Any) -> str:
     where = ".".join(str(part) for part in err["loc"])
     msg = str(err["msg"]).removeprefix("Value error, ")
     return f"{where}: {msg}" if where else msg
@@ -92,7 +92,7 @@ def _load_file(
             except ValidationError as exc:
                 label = _describe(record, index)
                 for err in exc.errors():
-                    problems.append(f"{path}: {key} {label}: {_format_error(err)}")
+                    problems.append(f"{path}: {key} {label}: {format_error(err)}")
 
 
 # The order topic files are read in is the order entries are listed and ranked on ties:

@@ -6,11 +6,19 @@ and the tests build a dispatcher per test, so routers are made per dispatcher, n
 
 from aiogram import Router
 
-from bot.handlers import abroad, errors, faq, menu, start
+from bot.handlers import abroad, errors, faq, menu, operators, start
 
 
 def build_router() -> Router:
     root = Router(name="saylau")
     # abroad before menu: it owns the "Voting abroad" section the menu would otherwise list.
-    root.include_routers(errors.build(), start.build(), abroad.build(), menu.build(), faq.build())
+    # operators before the free text, so an operator's guided step gets their typed reply.
+    root.include_routers(
+        errors.build(),
+        start.build(),
+        operators.build(),
+        abroad.build(),
+        menu.build(),
+        faq.build(),
+    )
     return root

@@ -1,0 +1,1 @@
+"""What operators (admins and editors) may do, apart from how the bot shows it."""
