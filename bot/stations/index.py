@@ -86,7 +86,7 @@ ALIASES = {
     "US": ("USA", "США", "АҚШ", "Америка", "America", "Amerika", "Штаты", "Штаттар",
            "United States of America", "Соединённые Штаты Америки"),
     "GB": ("UK", "Англия", "England", "Британия", "Britain", "Great Britain", "Ulybritaniya"),
-    "AE": ("UAE", "Эмираты", "Emirates", "Арабские Эмираты", "БАӘ", "Әмірліктер", "Әмірлік"),
+    "AE": ("UAE", "Эмираты", "Emirates", "Арабские Эмираты", "Әмірліктер", "Әмірлік"),
     "KR": ("Корея", "Korea", "Южная Корея", "Оңтүстік Корея"),
     "NL": ("Голландия", "Holland"),
     "CZ": ("Czech Republic",),
@@ -367,9 +367,9 @@ class StationIndex:
         folded = [fold(w) for w in typed]
         # GeoNames cities after the names of stations and countries, unless longer ("Mexico
         # City" is not Mexico).
-        # A small town's one-word name counts only alone, as the everyday words above do.
+        # A small town's name counts only alone, as the everyday words above do.
         geo = [
-            replace(m, ordinary=m.length == 1 and self._geo_city(m).population < BIG_CITY)
+            replace(m, ordinary=self._geo_city(m).population < BIG_CITY)
             for m in self._matches([_plain(w) for w in typed], self._geo)
             if not self._everyday_match(m, folded)
         ]
