@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -116,17 +118,82 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+class _Shared:
+    """The one aiosqlite connection, shared by every task of the process.
+
+    aiosqlite runs statements one at a time but knows nothing of transactions: a statement
+    another task issues between BEGIN and COMMIT would commit or roll back with that
+    transaction (an inbox row lost with a rejected import), and a second BEGIN would fail. So a
+    task inside `Database.transaction()` holds the lock until it ends, and any other task's
+    statement waits for it.
+    """
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self.raw = conn
+        self.lock = asyncio.Lock()
+        self.owner: asyncio.Task[Any] | None = None
+
+    @asynccontextmanager
+    async def turn(self) -> AsyncIterator[None]:
+        if self.owner is not None and self.owner is asyncio.current_task():
+            yield
+            return
+        async with self.lock:
+            yield
+
+    def execute(self, sql: str, params: Iterable[Any] = ()) -> _Statement:
+        return _Statement(self, lambda: self.raw.execute(sql, params))
+
+    def executemany(self, sql: str, params: Iterable[Iterable[Any]]) -> _Statement:
+        return _Statement(self, lambda: self.raw.executemany(sql, params))
+
+
+class _Statement:
+    """`await conn.execute(...)` or `async with conn.execute(...) as cur:` as with aiosqlite;
+    in the second form the turn lasts until the block has read its rows."""
+
+    def __init__(self, shared: _Shared, run: Any) -> None:
+        self._shared = shared
+        self._run = run
+        self._turn: Any = None
+        self._cursor: aiosqlite.Cursor | None = None
+
+    def __await__(self) -> Any:
+        return self._once().__await__()
+
+    async def _once(self) -> aiosqlite.Cursor:
+        async with self._shared.turn():
+            return await self._run()
+
+    async def __aenter__(self) -> aiosqlite.Cursor:
+        self._turn = self._shared.turn()
+        await self._turn.__aenter__()
+        try:
+            self._cursor = await self._run()
+        except BaseException as exc:
+            await self._turn.__aexit__(type(exc), exc, exc.__traceback__)
+            raise
+        return self._cursor
+
+    async def __aexit__(self, *exc: Any) -> None:
+        try:
+            if self._cursor is not None:
+                await self._cursor.close()
+        finally:
+            await self._turn.__aexit__(*exc)
+
+
 class Database:
     """One aiosqlite connection; opened in the dispatcher's startup hook, closed at shutdown."""
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
-        self._conn: aiosqlite.Connection | None = None
+        self._conn: _Shared | None = None
         # Locale lookups happen on every update; cache them instead of querying each time.
         self._locales: dict[int, str | None] = {}
 
     @property
-    def conn(self) -> aiosqlite.Connection:
+    def conn(self) -> _Shared:
         if self._conn is None:
             raise RuntimeError("the database is not open")
         return self._conn
@@ -135,15 +202,17 @@ class Database:
         if self.path.parent and not self.path.parent.exists():
             self.path.parent.mkdir(parents=True, exist_ok=True)
         # isolation_level=None: we issue BEGIN/COMMIT ourselves, so a transaction is explicit.
-        self._conn = await aiosqlite.connect(self.path, isolation_level=None)
-        await self._conn.execute("PRAGMA journal_mode=WAL")
-        await self._conn.execute("PRAGMA foreign_keys=ON")
-        await self._conn.execute("PRAGMA busy_timeout=5000")
+        raw = await aiosqlite.connect(self.path, isolation_level=None)
+        await raw.execute("PRAGMA journal_mode=WAL")
+        await raw.execute("PRAGMA foreign_keys=ON")
+        await raw.execute("PRAGMA busy_timeout=5000")
+        self._conn = _Shared(raw)
         await self.migrate()
 
     async def close(self) -> None:
         if self._conn is not None:
-            await self._conn.close()
+            async with self._conn.turn():
+                await self._conn.raw.close()
             self._conn = None
 
     async def __aenter__(self) -> Database:
@@ -158,18 +227,30 @@ class Database:
             row = await cur.fetchone()
         return int(row[0]) if row else 0
 
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[None]:
+        """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any error; other tasks' statements wait."""
+        shared = self.conn
+        async with shared.lock:
+            shared.owner = asyncio.current_task()
+            try:
+                await shared.raw.execute("BEGIN IMMEDIATE")
+                try:
+                    yield
+                except BaseException:
+                    await shared.raw.execute("ROLLBACK")
+                    raise
+                await shared.raw.execute("COMMIT")
+            finally:
+                shared.owner = None
+
     async def migrate(self) -> None:
         version = await self.schema_version()
         for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-            await self.conn.execute("BEGIN IMMEDIATE")
-            try:
+            async with self.transaction():
                 for statement in filter(str.strip, script.split(";")):
                     await self.conn.execute(statement)
                 await self.conn.execute(f"PRAGMA user_version = {number}")
-                await self.conn.execute("COMMIT")
-            except BaseException:
-                await self.conn.execute("ROLLBACK")
-                raise
 
     # --- users -------------------------------------------------------------------------
 
@@ -193,7 +274,15 @@ class Database:
         self._locales[user_id] = locale
 
     async def forget_user(self, user_id: int) -> bool:
-        cur = await self.conn.execute("DELETE FROM users WHERE id = ?", (user_id,))
+        """Deletes the user's row and the inbox's record of their finished updates in their
+        private chat (ids and outcomes; texts are cleared once handled). Updates still queued
+        stay so they are answered. True when a language choice was stored."""
+        keys = (f"chat:{user_id}", f"user:{user_id}")
+        async with self.transaction():
+            cur = await self.conn.execute("DELETE FROM users WHERE id = ?", (user_id,))
+            await self.conn.execute(
+                "DELETE FROM inbox WHERE state = 'done' AND chat_key IN (?, ?)", keys
+            )
         self._locales.pop(user_id, None)
         return cur.rowcount > 0
 
@@ -333,8 +422,7 @@ class Database:
         deleted, so the store then equals the imported set for those kinds.
         """
         now = _now()
-        await self.conn.execute("BEGIN IMMEDIATE")
-        try:
+        async with self.transaction():
             if replace and content.faq:
                 await self._delete_missing("faq_entries", "id", [e.id for e in content.faq])
             for position, entry in enumerate(content.faq):
@@ -356,10 +444,6 @@ class Database:
                 "INSERT INTO meta (key, value) VALUES ('content_version', '1') "
                 "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
             )
-            await self.conn.execute("COMMIT")
-        except BaseException:
-            await self.conn.execute("ROLLBACK")
-            raise
 
     async def _delete_missing(
         self, table: str, column: str, keep: Iterable[str], kind: str | None = None

@@ -51,6 +51,17 @@ def all_translations(msgid: str) -> dict[str, str]:
     return {lang: translated(msgid, lang) for lang in LOCALES}
 
 
+FORGET_MSGID = (
+    "Done. Deleted: your language choice and the record of your recent messages to the "
+    "bot.\nKept: questions the bot could not answer, stored without your name or Telegram "
+    "account so that people can improve its answers, and deleted after {days} days."
+)
+
+
+def forget_reply(lang: str, days: int = 90) -> str:
+    return translated(FORGET_MSGID, lang).format(days=days)
+
+
 ERROR_MSGID = "Sorry, something went wrong on my side. Please try again in a moment."
 # Every setting the bot reads from the environment: tests must not inherit a developer's .env.
 SETTING_NAMES = (

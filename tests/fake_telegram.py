@@ -182,6 +182,7 @@ class FakeTelegram:
         self._chat_sent_at: dict[int, float] = {}
         self._flaky: tuple[float, int, random.Random] | None = None
         self._down_until = 0.0
+        self._stall: tuple[float, float, random.Random] | None = None
         self._runner: web.AppRunner | None = None
 
         handlers: dict[str, Callable[[JSONDict], Awaitable[Any]]] = {
@@ -315,6 +316,10 @@ class FakeTelegram:
     def flaky(self, ratio: float, status: int = 500, seed: int = 7) -> None:
         """Fail this share of sends (send*/edit*/answer*) with `status`; ratio 0 stops."""
         self._flaky = (ratio, status, random.Random(seed)) if ratio else None
+
+    def stall(self, seconds: float, ratio: float = 1.0, seed: int = 11) -> None:
+        """Answer that share of sends and edits only after `seconds` (a slow Telegram)."""
+        self._stall = (seconds, ratio, random.Random(seed))
 
     def go_down(self, seconds: float) -> None:
         """Unreachable for `seconds`: every request's connection is dropped unanswered."""
@@ -475,6 +480,10 @@ class FakeTelegram:
                 request.transport.abort()  # the client sees a dropped connection
             raise web.HTTPServiceUnavailable
         params = await self._params(request)
+        if self._stall is not None and raw_method.lower().startswith(("send", "edit")):
+            seconds, ratio, rng = self._stall
+            if rng.random() < ratio:
+                await asyncio.sleep(seconds)  # a slow answer: the request is still handled
         status, body = 200, None
         try:
             if request.match_info["token"] != self.token:

@@ -18,6 +18,7 @@ from conftest import (
     LOCALES,
     ChatDriver,
     all_translations,
+    forget_reply,
     make_dispatcher,
     only_text,
     texts,
@@ -260,10 +261,7 @@ async def test_commands_with_garbage(chat, db: Database, subtests):
         "menu": translated(
             "What would you like to know? Pick a section, or just type your question.", "en"
         ),
-        "forget": translated(
-            "Done: the bot no longer stores your language choice or any other data about you.",
-            "en",
-        ),
+        "forget": forget_reply("en"),
         "unknown": translated("I don't know that command. Type /help to see what I can do.", "en"),
     }
     user: ChatDriver = chat("en")

@@ -16,8 +16,13 @@ from typing import Any
 
 import aiohttp
 import pytest
+from aiogram import Bot as AiogramBot
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
 from conftest import ERROR_MSGID, ROOT, all_translations, clean_env, copy_db
 from fake_telegram import FakeTelegram
+
+from bot.delivery.sender import Sender, broadcast
 
 TOKEN = "123456:TEST"
 APOLOGIES = set(all_translations(ERROR_MSGID).values())
@@ -136,6 +141,37 @@ async def test_telegram_limits_and_429_pause(folder: Path):
         await bot.signal(signal.SIGTERM)
 
 
+async def test_slow_answers_from_telegram_lose_and_repeat_nothing(folder: Path):
+    async with FakeTelegram(TOKEN) as tg:
+        tg.stall(1.5, ratio=0.5)  # half the sends take 1.5 s to be answered
+        bot = await Bot(tg, folder).start()
+        await tg.wait_for("getUpdates", timeout=30)
+        chats = push_load(tg, range(400, 430), 2)
+        await until(lambda: len(replies(tg, chats)) == 30 and min(
+            replies(tg, chats).values()) >= 2, 90, "every answer", bot)  # fmt: skip
+        await asyncio.sleep(2.0)  # nothing more trickles in
+        assert set(replies(tg, chats).values()) == {2}  # each answered, none twice
+        assert_clean(tg, bot)
+        await bot.signal(signal.SIGTERM)
+
+
+async def test_answers_to_people_go_before_a_broadcast():
+    """Forty broadcast sends are queued, then a person asks: the answer takes the next slot,
+    not the forty-first."""
+    async with FakeTelegram(TOKEN) as tg:
+        session = AiohttpSession(api=TelegramAPIServer.from_base(tg.url))
+        session.middleware(Sender(rate=20, chat_interval=1.0, max_delay=1))
+        async with AiogramBot(TOKEN, session=session) as api:
+            with broadcast():
+                news = [asyncio.create_task(api.send_message(1000 + i, "news")) for i in range(40)]
+            await asyncio.sleep(0.3)
+            await api.send_message(5, "answer")
+            await asyncio.gather(*news)
+        order = [c.params["chat_id"] for c in tg.calls("sendMessage")]
+        assert len(order) == 41
+        assert order.index(5) <= 0.3 * 20 + 4  # what had its slot already, then the answer
+
+
 async def test_5xx_and_outages_at_start_and_during_load(folder: Path):
     async with FakeTelegram(TOKEN) as tg:
         tg.go_down(3)  # unreachable at start
@@ -220,6 +256,7 @@ async def test_flood_gets_one_slow_down_and_does_not_slow_others(folder: Path):
         await tg.wait_for("getUpdates", timeout=30)
         for _ in range(60):
             tg.push_message(601, "/help", language_code="ru")
+        presses = [tg.push_callback(603, "x:1", 1)["callback_query"]["id"] for _ in range(20)]
         tg.push_message(602, "/help")
         await tg.wait_for("sendMessage", lambda p: p["chat_id"] == 602, 20)
         await asyncio.sleep(6.0)
@@ -228,9 +265,18 @@ async def test_flood_gets_one_slow_down_and_does_not_slow_others(folder: Path):
         ]
         assert sum(t in SLOW_DOWN for t in to_flooder) == 1
         assert len(to_flooder) <= 5 + 1 + 2  # the burst, the warning, what trickled in
+        # Every button press is answered once, dropped ones too (else the button spins); the
+        # slow-down note comes once, where the button is.
+        answers = [c.params for c in tg.calls("answerCallbackQuery")]
+        assert sorted(a["callback_query_id"] for a in answers) == sorted(presses)
+        assert sum(a.get("text") in SLOW_DOWN for a in answers) == 1
         await bot.signal(signal.SIGTERM)
         with sqlite3.connect(folder / "saylau.db") as conn:
-            assert conn.execute("SELECT COUNT(*) FROM inbox").fetchone()[0] <= 5 + 3
+            [(stored,)] = conn.execute(
+                "SELECT COUNT(*) FROM inbox WHERE chat_key IN ('chat:601', 'user:603') "
+                "GROUP BY chat_key ORDER BY COUNT(*) DESC LIMIT 1"
+            )
+            assert stored <= 5 + 3
 
 
 async def test_webhook_secret_garbage_and_health(folder: Path, unused_tcp_port: int):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 import sqlite3
@@ -78,6 +79,40 @@ async def test_unanswered_log_has_no_user_column(tmp_path: Path):
         assert (len(text), lang) == (1000, "ru")
 
 
+async def test_tasks_sharing_the_connection_keep_out_of_each_others_transactions(
+    tmp_path: Path, template_db: Path
+):
+    """An import running in the bot must neither take an inbox row down with its rollback nor
+    collide with another task's transaction on the one shared connection."""
+    path = tmp_path / "shared.db"
+    copy_db(template_db, path)
+    async with Database(path) as db:
+        content = await db.load_content()
+        version = await db.content_version()
+
+        async def failing_change() -> None:
+            async with db.transaction():
+                await db.conn.execute("UPDATE meta SET value = '-1' WHERE key = 'content_version'")
+                await asyncio.sleep(0.05)  # the other tasks run meanwhile
+                raise RuntimeError("rejected")
+
+        async def receive() -> None:
+            await asyncio.sleep(0.01)
+            await db.inbox_add([(1, "chat", "{}")])
+
+        results = await asyncio.gather(
+            failing_change(),
+            receive(),
+            db.save_content(content),
+            db.save_content(content),
+            return_exceptions=True,
+        )
+        assert isinstance(results[0], RuntimeError)
+        assert results[1:] == [None, None, None]
+        assert (await db.inbox_counts())["pending"] == 1
+        assert await db.content_version() == version + 2
+
+
 async def test_users_locale_and_forget(tmp_path: Path):
     async with Database(tmp_path / "x.db") as db:
         assert await db.get_locale(1) is None
@@ -89,6 +124,19 @@ async def test_users_locale_and_forget(tmp_path: Path):
         assert await db.forget_user(1) is False
     async with Database(tmp_path / "x.db") as db:  # not just the cache
         assert await db.get_locale(1) is None
+
+
+async def test_forget_deletes_the_record_of_finished_updates_but_answers_queued_ones(
+    tmp_path: Path,
+):
+    async with Database(tmp_path / "x.db") as db:
+        await db.inbox_add([(1, "chat:7", "{}"), (2, "chat:8", "{}"), (3, "user:7", "{}")])
+        for update_id, _payload in await db.inbox_claim(limit=3):
+            await db.inbox_finish(update_id, "handled")
+        await db.inbox_add([(4, "chat:7", "{}")])  # arrived, not handled yet
+        await db.forget_user(7)
+        async with db.conn.execute("SELECT update_id FROM inbox ORDER BY update_id") as cur:
+            assert [r[0] for r in await cur.fetchall()] == [2, 4]
 
 
 # --- import and export ---------------------------------------------------------------------

@@ -57,7 +57,7 @@ class Inbox:
 
     async def receive(self, updates: list[dict[str, Any]]) -> None:
         """Stores what is for the bot; returns once it is safely in the database."""
-        rows, warn = [], []
+        rows, warn, dropped = [], [], []
         for update in updates:
             verdict = self.intake.judge(update)
             if verdict is Verdict.STORE:
@@ -65,11 +65,16 @@ class Inbox:
                 rows.append((int(update["update_id"]), chat_key(update), payload))
             elif verdict is Verdict.WARN:
                 warn.append(update)
+            elif verdict is Verdict.THROTTLE:
+                dropped.append(update)
         if rows:
             await self.db.inbox_add(rows)
             self._wake.set()
         for update in warn:
             self._spawn(self._slow_down(update))
+        for update in dropped:
+            if isinstance(callback := update.get("callback_query"), dict):
+                self._spawn(self._stop_spinner(callback))
 
     def start(self) -> None:
         self._tasks = [asyncio.create_task(self._work()) for _ in range(self.workers)]
@@ -123,10 +128,11 @@ class Inbox:
     async def _slow_down(self, update: dict[str, Any]) -> None:
         user_id = sender_id(update)
         message = update.get("message") or {}
+        callback = update.get("callback_query")
         chat_id = (message.get("chat") or {}).get("id", user_id)
         if user_id is None or not isinstance(chat_id, int):
             return
-        origin = message or update.get("callback_query") or {}
+        origin = message or callback or {}
         try:
             user: User | None = User.model_validate(origin.get("from"))
         except ValidationError:
@@ -138,5 +144,14 @@ class Inbox:
                 "You are sending messages faster than I can read them. Please wait a little: "
                 "I will answer what I have already received."
             )
+        if isinstance(callback, dict):  # a button press: say it where the button is
+            await self._stop_spinner(callback, text)
+            return
         with contextlib.suppress(TelegramAPIError):
             await self.bot.send_message(chat_id, text)
+
+    async def _stop_spinner(self, callback: dict[str, Any], text: str | None = None) -> None:
+        """A dropped button press is still answered, or the button spins for a while."""
+        if isinstance(callback_id := callback.get("id"), str):
+            with contextlib.suppress(TelegramAPIError):
+                await self.bot.answer_callback_query(callback_id, text=text)

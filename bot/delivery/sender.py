@@ -68,6 +68,7 @@ class Sender(BaseRequestMiddleware):
         self._answers_waiting = 0
         self._answers_idle = asyncio.Event()
         self._answers_idle.set()
+        self._broadcast_lane = asyncio.Lock()
 
     async def __call__(
         self,
@@ -112,29 +113,35 @@ class Sender(BaseRequestMiddleware):
             await asyncio.sleep(delay)  # the pause may grow meanwhile: check again
 
     async def _take_turn(self, chat: int | str) -> None:
-        """Reserves the next free slot (global rate, this chat's interval, any pause) and
-        sleeps until it; a pause that starts meanwhile sends it back for a later slot."""
-        if _broadcasting.get():
-            while self._answers_waiting:
-                await self._answers_idle.wait()
-        else:
+        if not _broadcasting.get():
             self._answers_waiting += 1
             self._answers_idle.clear()
-        try:
-            while True:
-                now = time.monotonic()
-                slot = max(now, self._next_slot, self.paused_until, self._chat_next.get(chat, 0.0))
-                self._next_slot = slot + self.interval
-                self._chat_next[chat] = slot + self.chat_interval
-                if slot > now:
-                    await asyncio.sleep(slot - now)
-                if self.paused_until <= slot:
-                    break
-            if len(self._chat_next) > 10_000:  # forget chats whose interval has passed
-                now = time.monotonic()
-                self._chat_next = {c: t for c, t in self._chat_next.items() if t > now}
-        finally:
-            if not _broadcasting.get():
+            try:
+                await self._reserve(chat)
+            finally:
                 self._answers_waiting -= 1
                 if not self._answers_waiting:
                     self._answers_idle.set()
+            return
+        # A broadcast reserves one slot at a time: were each recipient's send to take the next
+        # free slot at once, an answer asked meanwhile would queue behind all of them.
+        async with self._broadcast_lane:
+            while self._answers_waiting:
+                await self._answers_idle.wait()
+            await self._reserve(chat)
+
+    async def _reserve(self, chat: int | str) -> None:
+        """Reserves the next free slot (global rate, this chat's interval, any pause) and
+        sleeps until it; a pause that starts meanwhile sends it back for a later slot."""
+        while True:
+            now = time.monotonic()
+            slot = max(now, self._next_slot, self.paused_until, self._chat_next.get(chat, 0.0))
+            self._next_slot = slot + self.interval
+            self._chat_next[chat] = slot + self.chat_interval
+            if slot > now:
+                await asyncio.sleep(slot - now)
+            if self.paused_until <= slot:
+                break
+        if len(self._chat_next) > 10_000:  # forget chats whose interval has passed
+            now = time.monotonic()
+            self._chat_next = {c: t for c, t in self._chat_next.items() if t > now}

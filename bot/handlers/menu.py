@@ -11,6 +11,7 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
+from bot.config import Settings
 from bot.handlers.common import acknowledge, show
 from bot.keyboards import (
     EntryCb,
@@ -63,12 +64,18 @@ async def about(message: Message, library: Library, i18n: I18n, today: Callable[
     await message.answer(text, reply_markup=main_menu(), disable_web_page_preview=True)
 
 
-async def forget(message: Message, db: Database) -> None:
+async def forget(message: Message, db: Database, settings: Settings) -> None:
     if message.from_user:
         await db.forget_user(message.from_user.id)
-    await message.answer(
-        _("Done: the bot no longer stores your language choice or any other data about you.")
-    )
+    await message.answer(forget_text(settings.unanswered_retention_days))
+
+
+def forget_text(retention_days: int) -> str:
+    return _(
+        "Done. Deleted: your language choice and the record of your recent messages to the "
+        "bot.\nKept: questions the bot could not answer, stored without your name or Telegram "
+        "account so that people can improve its answers, and deleted after {days} days."
+    ).format(days=retention_days)
 
 
 def section_entries(library: Library, section: str, lang: str) -> list[tuple[str, str]]:
