@@ -11,6 +11,7 @@ not matter, and a word may carry a Kazakh or Russian case ending ("Стамбу�
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
@@ -206,6 +207,21 @@ class _Names:
                 self.fuzzy[token[0]].append(token)
 
 
+_GEONAMES_LOCK = threading.Lock()
+
+
+def geonames_names() -> _Names:
+    """The table below, built once a process; warm_up() builds it in the background at start
+    so that neither the start nor the first question waits for it (a caller that comes first
+    waits for the build under way)."""
+    with _GEONAMES_LOCK:
+        return _geonames_names()
+
+
+def warm_up() -> None:
+    threading.Thread(target=geonames_names, name="geonames", daemon=True).start()
+
+
 @cache
 def _geonames_names() -> _Names:
     """Every GeoNames city by its name and, being what people here type, its Cyrillic names
@@ -266,8 +282,6 @@ class StationIndex:
         # Stems and typos only for the names people write (stations.yaml, CLDR), not for the
         # thousands of GeoNames spellings, where they would reach ordinary words.
         self._table.finish(self._russian, self._primary)
-        self._geo = _geonames_names()
-        self._geo_ids = {c.geonameid: c for c in all_cities()}
         # A word our content writes in lower case is an everyday word ("қашан", "рядом", "совет"),
         # not the city abroad of the same name (Kashan, Riyadh, Soweto).
         texts = [t for e in content.faq for lang in LOCALES for t in _texts(e.text(lang))]
@@ -370,7 +384,7 @@ class StationIndex:
         # A small town's name counts only alone, as the everyday words above do.
         geo = [
             replace(m, ordinary=self._geo_city(m).population < BIG_CITY)
-            for m in self._matches([_plain(w) for w in typed], self._geo)
+            for m in self._matches([_plain(w) for w in typed], geonames_names())
             if not self._everyday_match(m, folded)
         ]
         matches: list[_Match] = []
@@ -412,9 +426,8 @@ class StationIndex:
     def _geo_city(self, match: _Match) -> City:
         """The most populous of the GeoNames cities a match names (one word may be the name
         of one and another's with an ending)."""
-        return max(
-            (self._geo_ids[int(key)] for _, key in match.targets), key=lambda c: c.population
-        )
+        cities = [find_city(int(key)) for _, key in match.targets]
+        return max((c for c in cities if c is not None), key=lambda c: c.population)
 
     def _everyday_match(self, match: _Match, folded: list[str]) -> bool:
         """A GeoNames city abroad named by one word our content uses as an everyday word
