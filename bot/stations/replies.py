@@ -115,13 +115,14 @@ def location_replies(
     return _nearest_replies(index, nearby, nearest_text(index, nearby, country, lang), lang, today)
 
 
-def city_replies(library: Library, city: City, lang: str, today: date) -> list[Reply]:
+def city_replies(library: Library, city: City, lang: str) -> list[Reply]:
     """A city without a station of its own: at home, or the nearest stations abroad."""
     index = library.stations
     if city.country == HOME:
         return [home_reply(library, home_text(city.name), lang)]
     nearby = index.nearest(city.latitude, city.longitude)
-    return _nearest_replies(index, nearby, city_text(index, city, nearby, lang), lang, today)
+    # One message, as for any typed question: each nearby station's card is a button away.
+    return [Reply(city_text(index, city, nearby, lang), _nearby_markup(nearby, lang))]
 
 
 def place_replies(library: Library, found: Found, lang: str, today: date) -> list[Reply]:
@@ -129,7 +130,7 @@ def place_replies(library: Library, found: Found, lang: str, today: date) -> lis
     replies: list[Reply] = []
     for place in found.places[:MAX_PLACES]:
         if place.city is not None:
-            replies += city_replies(library, place.city, lang, today)
+            replies += city_replies(library, place.city, lang)
         elif place.is_city:
             reply = station_reply(index, place.stations[0].id, lang, today)
             replies += [reply] if reply else []
