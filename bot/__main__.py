@@ -1,4 +1,4 @@
-"""Command line: `python -m bot run|chat|ask|import|export`."""
+"""Command line: `python -m bot run|chat|ask|import|export|announce|outbox`."""
 
 from __future__ import annotations
 
@@ -8,12 +8,14 @@ import json
 import logging
 import sys
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
 from bot import LOCALES
 from bot.config import Settings, SettingsError, load_settings
 from bot.content.yaml_io import ContentError
+from bot.delivery.announcements import AnnouncementError
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -33,7 +35,27 @@ def _parser() -> argparse.ArgumentParser:
     )
     exp = commands.add_parser("export", help="write the store's content out as YAML")
     exp.add_argument("path", type=Path)
+    ann = commands.add_parser(
+        "announce", help="write an announcement and its outbox; the running bot sends it"
+    )
+    for lang in LOCALES:
+        ann.add_argument(f"--text-{lang}", default="", metavar="T", help=f"the text in {lang}")
+    ann.add_argument("--audience", default="all", help="all, lang:L or country:CC")
+    ann.add_argument(
+        "--at", type=_moment, default=None, help="ISO-8601 time with offset (default: now)"
+    )
+    commands.add_parser("outbox", help="per announcement and reminder batch: what was sent")
     return parser
+
+
+def _moment(value: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO-8601 time: {value!r}") from None
+    if moment.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"{value!r} needs its offset, e.g. +05:00 or Z")
+    return moment
 
 
 async def _run(settings: Settings) -> None:
@@ -109,6 +131,31 @@ async def _export(settings: Settings, path: Path) -> None:
     print(f"Wrote {len(written)} files to {path}")
 
 
+async def _announce(settings: Settings, args: argparse.Namespace) -> None:
+    from bot.delivery.announcements import announce
+    from bot.storage import Database
+
+    texts = {lang: getattr(args, f"text_{lang}") for lang in LOCALES}
+    async with Database(settings.database_path) as db:
+        broadcast_id, recipients = await announce(db, texts, args.audience, args.at)
+    print(f"announcement {broadcast_id}: {recipients} recipients")
+
+
+async def _outbox(settings: Settings) -> None:
+    from bot.storage import Database
+
+    async with Database(settings.database_path) as db:
+        report = await db.outbox_report()
+    print(f"{'id':>5}  {'kind':<12} {'audience':<11} {'send at (UTC)':<25} "
+          f"{'queued':>7} {'sent':>7} {'failed':>7} {'blocked':>7}")  # fmt: skip
+    for row in report:
+        state = "  cancelled" if row["state"] == "cancelled" else ""
+        print(
+            f"{row['id']:>5}  {row['kind']:<12} {row['audience']:<11} {row['send_at']:<25} "
+            f"{row['queued']:>7} {row['sent']:>7} {row['failed']:>7} {row['blocked']:>7}{state}"
+        )
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(
@@ -127,9 +174,16 @@ def main(argv: list[str] | None = None) -> int:
             asyncio.run(_import(settings, args.path, args.replace))
         elif args.command == "export":
             asyncio.run(_export(settings, args.path))
+        elif args.command == "announce":
+            asyncio.run(_announce(settings, args))
+        elif args.command == "outbox":
+            asyncio.run(_outbox(settings))
     except SettingsError as exc:
         print(exc, file=sys.stderr)
         return 2
+    except AnnouncementError as exc:
+        print(f"Announcement not written: {exc}", file=sys.stderr)
+        return 1
     except ContentError as exc:
         print(f"Content rejected, the store is unchanged:\n{exc}", file=sys.stderr)
         return 1

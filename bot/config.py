@@ -31,6 +31,7 @@ class Settings(BaseSettings):
     workers: int = Field(default=16, ge=1, le=256)
     send_rate: float = Field(default=25.0, gt=0)
     chat_send_interval: float = Field(default=1.0, ge=0)
+    broadcast_in_flight: int = Field(default=4, ge=1, le=64)
     retry_max_delay: float = Field(default=30.0, gt=0)
     shutdown_timeout: float = Field(default=10.0, ge=0)
     throttle_burst: int = Field(default=10, ge=1)

@@ -27,9 +27,11 @@ from aiogram.utils.token import TokenValidationError
 from aiohttp import web
 
 from bot.config import Settings, SettingsError
+from bot.delivery import announcements
 from bot.delivery.inbox import Inbox
 from bot.delivery.intake import UPDATE_KINDS, Intake
 from bot.delivery.outage import Outage
+from bot.delivery.outbox import Deliverer
 from bot.delivery.sender import Sender, backoff
 from bot.dispatcher import build_dispatcher
 from bot.storage import Database
@@ -111,6 +113,10 @@ async def run_bot(settings: Settings) -> None:
         if resumed := await db.inbox_requeue():
             log.info("resuming %d updates that were being handled when the bot stopped", resumed)
         inbox.start()
+        deliverer = Deliverer(
+            db, bot, {announcements.KIND: announcements.render}, settings.broadcast_in_flight
+        )
+        deliverer.start()
         purger = asyncio.create_task(purge(db, settings))
         try:
             if settings.webhook_url:
@@ -120,7 +126,9 @@ async def run_bot(settings: Settings) -> None:
         finally:
             log.info("stopping: finishing running updates for %s s", settings.shutdown_timeout)
             purger.cancel()
-            await inbox.stop(settings.shutdown_timeout)
+            await asyncio.gather(
+                inbox.stop(settings.shutdown_timeout), deliverer.stop(settings.shutdown_timeout)
+            )
     finally:
         if started:
             await dp.emit_shutdown(bot=bot, **hooks)

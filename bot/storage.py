@@ -89,6 +89,43 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX inbox_chat ON inbox (chat_key, update_id) WHERE state != 'done';
     CREATE INDEX inbox_finished ON inbox (finished_at) WHERE state = 'done';
     """,
+    # 3: the outbox. A broadcast (an announcement, a batch of reminders) is expanded in batches
+    # into one outbox row per recipient; the deliverer claims rows, sends, and marks each sent
+    # with Telegram's message id. `leases` keeps one deliverer per database.
+    """
+    ALTER TABLE users ADD COLUMN blocked_at TEXT;     -- Telegram answered 403: sends stop
+    ALTER TABLE users ADD COLUMN station_id TEXT;     -- the station abroad the user chose
+    CREATE TABLE broadcasts (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind        TEXT NOT NULL,                -- announcement, reminder
+        audience    TEXT NOT NULL,                -- all, lang:L, country:CC
+        payload     TEXT NOT NULL,                -- JSON: texts per language, or what to remind
+        send_at     TEXT NOT NULL,                -- UTC ISO, nothing is sent before it
+        state       TEXT NOT NULL DEFAULT 'expanding',  -- expanding, ready, cancelled
+        cursor      INTEGER NOT NULL DEFAULT 0,   -- users up to this id are expanded
+        created_by  INTEGER,
+        created_at  TEXT NOT NULL
+    );
+    CREATE TABLE outbox (
+        id           INTEGER PRIMARY KEY AUTOINCREMENT,
+        broadcast_id INTEGER NOT NULL REFERENCES broadcasts(id) ON DELETE CASCADE,
+        user_id      INTEGER NOT NULL,
+        state        TEXT NOT NULL DEFAULT 'queued',  -- queued, claimed, sent, failed, blocked
+        claimed_by   TEXT,
+        claimed_at   TEXT,
+        message_id   INTEGER,
+        error        TEXT,
+        finished_at  TEXT,
+        UNIQUE (broadcast_id, user_id)
+    );
+    CREATE INDEX outbox_waiting ON outbox (id) WHERE state IN ('queued', 'claimed');
+    CREATE INDEX outbox_user ON outbox (user_id);
+    CREATE TABLE leases (
+        name        TEXT PRIMARY KEY,
+        holder      TEXT NOT NULL,
+        until       TEXT NOT NULL
+    );
+    """,
 )
 
 # Content field -> (records.kind, model, key attribute)
@@ -115,7 +152,26 @@ def _invisible(ch: str) -> bool:
 
 
 def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
+    return _iso(datetime.now(UTC))
+
+
+def _iso(moment: datetime) -> str:
+    """UTC, to the second: stored times compare as text."""
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def _audience_filter(audience: str) -> tuple[str, tuple[Any, ...]]:
+    """SQL over `users` for an audience: all, lang:L, or country:CC (the chosen station's)."""
+    kind, _, value = audience.partition(":")
+    if kind == "lang":
+        return "locale = ?", (value,)
+    if kind == "country":
+        return (
+            "station_id IN (SELECT id FROM records WHERE kind = 'station' "
+            "AND json_extract(data, '$.country') = ?)",
+            (value,),
+        )
+    return "1", ()
 
 
 class _Shared:
@@ -367,6 +423,200 @@ class Database:
             "DELETE FROM inbox WHERE state = 'done' AND finished_at < ?", (cutoff,)
         )
         return cur.rowcount
+
+    # --- the outbox -----------------------------------------------------------------------
+
+    async def broadcast_create(
+        self,
+        kind: str,
+        audience: str,
+        payload: dict[str, Any],
+        send_at: datetime,
+        created_by: int | None = None,
+    ) -> int:
+        """A broadcast still to be expanded (`outbox_expand`) into its recipients."""
+        cur = await self.conn.execute(
+            "INSERT INTO broadcasts (kind, audience, payload, send_at, created_by, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (kind, audience, json.dumps(payload, ensure_ascii=False), _iso(send_at),
+             created_by, _now()),
+        )  # fmt: skip
+        assert cur.lastrowid is not None
+        return cur.lastrowid
+
+    async def broadcasts_expanding(self) -> list[int]:
+        async with self.conn.execute(
+            "SELECT id FROM broadcasts WHERE state = 'expanding' ORDER BY id"
+        ) as cur:
+            return [int(r[0]) for r in await cur.fetchall()]
+
+    async def broadcast(self, broadcast_id: int) -> tuple[str, str, dict[str, Any]] | None:
+        """(kind, state, payload) of a broadcast."""
+        async with self.conn.execute(
+            "SELECT kind, state, payload FROM broadcasts WHERE id = ?", (broadcast_id,)
+        ) as cur:
+            row = await cur.fetchone()
+        return (str(row[0]), str(row[1]), json.loads(row[2])) if row else None
+
+    async def outbox_expand(self, broadcast_id: int, batch: int) -> int:
+        """Adds the next `batch` recipients (by user id, after the broadcast's cursor) to the
+        outbox in one transaction; 0 once all are in, and the broadcast is then ready. A crash
+        between batches resumes from the cursor."""
+        async with self.transaction():
+            async with self.conn.execute(
+                "SELECT audience, cursor FROM broadcasts WHERE id = ? AND state = 'expanding'",
+                (broadcast_id,),
+            ) as cur:
+                row = await cur.fetchone()
+            if row is None:
+                return 0
+            where, params = _audience_filter(str(row[0]))
+            async with self.conn.execute(
+                f"SELECT id FROM users WHERE id > ? AND blocked_at IS NULL AND {where} "
+                "ORDER BY id LIMIT ?",
+                (int(row[1]), *params, batch),
+            ) as cur:
+                ids = [int(r[0]) for r in await cur.fetchall()]
+            if not ids:
+                await self.conn.execute(
+                    "UPDATE broadcasts SET state = 'ready' WHERE id = ?", (broadcast_id,)
+                )
+                return 0
+            await self.conn.executemany(
+                "INSERT INTO outbox (broadcast_id, user_id) VALUES (?, ?) "
+                "ON CONFLICT(broadcast_id, user_id) DO NOTHING",
+                [(broadcast_id, user_id) for user_id in ids],
+            )
+            await self.conn.execute(
+                "UPDATE broadcasts SET cursor = ? WHERE id = ?", (ids[-1], broadcast_id)
+            )
+            return len(ids)
+
+    async def outbox_claim(
+        self, holder: str, limit: int, lease: timedelta
+    ) -> list[tuple[int, int, int, str]]:
+        """Takes up to `limit` rows that are due, queued (or claimed by a holder whose lease on
+        them ran out), of broadcasts not cancelled, and marks them claimed by `holder`.
+        (row id, broadcast id, user id, locale). One statement: on PostgreSQL the inner
+        SELECT becomes `... ORDER BY o.id LIMIT n FOR UPDATE SKIP LOCKED`."""
+        now = datetime.now(UTC)
+        async with self.conn.execute(
+            "UPDATE outbox SET state = 'claimed', claimed_by = ?, claimed_at = ? WHERE id IN ("
+            " SELECT o.id FROM outbox o JOIN broadcasts b ON b.id = o.broadcast_id"
+            " WHERE (o.state = 'queued' OR (o.state = 'claimed' AND o.claimed_at < ?))"
+            " AND b.state != 'cancelled' AND b.send_at <= ?"
+            " ORDER BY o.id LIMIT ?) "
+            "RETURNING id, broadcast_id, user_id, "
+            "(SELECT locale FROM users WHERE users.id = outbox.user_id)",
+            (holder, _iso(now), _iso(now - lease), _iso(now), limit),
+        ) as cur:
+            rows = await cur.fetchall()
+        return sorted((int(r[0]), int(r[1]), int(r[2]), str(r[3] or "")) for r in rows)
+
+    async def outbox_sent(self, row_id: int, message_id: int) -> None:
+        await self.conn.execute(
+            "UPDATE outbox SET state = 'sent', message_id = ?, finished_at = ? WHERE id = ?",
+            (message_id, _now(), row_id),
+        )
+
+    async def outbox_failed(self, row_id: int, error: str) -> None:
+        await self.conn.execute(
+            "UPDATE outbox SET state = 'failed', error = ?, finished_at = ? WHERE id = ?",
+            (error[:200], _now(), row_id),
+        )
+
+    async def outbox_skipped(self, row_id: int, reason: str) -> None:
+        """A row that is no longer worth sending (a reminder for a moment that has passed)."""
+        await self.outbox_failed(row_id, f"skipped: {reason}")
+
+    async def user_blocked(self, user_id: int) -> int:
+        """Telegram says the user blocked the bot (or is gone): marks them so, and every row
+        still waiting for them blocked. Returns how many rows that stopped."""
+        now = _now()
+        async with self.transaction():
+            await self.conn.execute(
+                "UPDATE users SET blocked_at = ? WHERE id = ? AND blocked_at IS NULL",
+                (now, user_id),
+            )
+            cur = await self.conn.execute(
+                "UPDATE outbox SET state = 'blocked', finished_at = ? "
+                "WHERE user_id = ? AND state IN ('queued', 'claimed')",
+                (now, user_id),
+            )
+        return cur.rowcount
+
+    async def user_returned(self, user_id: int) -> None:
+        """The user wrote to the bot again (/start): they no longer block it."""
+        await self.conn.execute(
+            "UPDATE users SET blocked_at = NULL WHERE id = ? AND blocked_at IS NOT NULL",
+            (user_id,),
+        )
+
+    async def outbox_release(self, holder: str | None = None) -> int:
+        """Puts claimed rows back in the queue: those of `holder` (stopping), or all of them
+        (the one deliverer starting: whoever claimed them is gone)."""
+        if holder is None:
+            cur = await self.conn.execute(
+                "UPDATE outbox SET state = 'queued', claimed_by = NULL WHERE state = 'claimed'"
+            )
+        else:
+            cur = await self.conn.execute(
+                "UPDATE outbox SET state = 'queued', claimed_by = NULL "
+                "WHERE state = 'claimed' AND claimed_by = ?",
+                (holder,),
+            )
+        return cur.rowcount
+
+    async def outbox_next_due(self) -> datetime | None:
+        """When the earliest broadcast with rows still queued is due."""
+        async with self.conn.execute(
+            "SELECT MIN(b.send_at) FROM broadcasts b WHERE b.state != 'cancelled' AND EXISTS ("
+            " SELECT 1 FROM outbox o WHERE o.broadcast_id = b.id AND o.state = 'queued')"
+        ) as cur:
+            row = await cur.fetchone()
+        return datetime.fromisoformat(row[0]) if row and row[0] else None
+
+    async def outbox_report(self) -> list[dict[str, Any]]:
+        """Per broadcast: its kind, audience, time, state and rows per outbox state."""
+        report: list[dict[str, Any]] = []
+        async with self.conn.execute(
+            "SELECT b.id, b.kind, b.audience, b.send_at, b.state,"
+            " SUM(o.state IN ('queued', 'claimed')), SUM(o.state = 'sent'),"
+            " SUM(o.state = 'failed'), SUM(o.state = 'blocked')"
+            " FROM broadcasts b LEFT JOIN outbox o ON o.broadcast_id = b.id"
+            " GROUP BY b.id ORDER BY b.id"
+        ) as cur:
+            async for row in cur:
+                keys = ("id", "kind", "audience", "send_at", "state")
+                counts = ("queued", "sent", "failed", "blocked")
+                report.append(
+                    dict(zip(keys, row[:5], strict=True))
+                    | {k: int(v or 0) for k, v in zip(counts, row[5:], strict=True)}
+                )
+        return report
+
+    async def lease_take(self, name: str, holder: str, ttl: timedelta, *, steal: str = "") -> bool:
+        """Takes or renews the lease `name` for `holder` when it is free, expired, already
+        `holder`'s, or held by `steal` (a holder known to be dead)."""
+        now = datetime.now(UTC)
+        async with self.conn.execute(
+            "INSERT INTO leases (name, holder, until) VALUES (?, ?, ?) "
+            "ON CONFLICT(name) DO UPDATE SET holder = excluded.holder, until = excluded.until "
+            "WHERE leases.until < ? OR leases.holder IN (excluded.holder, ?) "
+            "RETURNING holder",
+            (name, holder, _iso(now + ttl), _iso(now), steal),
+        ) as cur:
+            return await cur.fetchone() is not None
+
+    async def lease_holder(self, name: str) -> tuple[str, datetime] | None:
+        async with self.conn.execute(
+            "SELECT holder, until FROM leases WHERE name = ?", (name,)
+        ) as cur:
+            row = await cur.fetchone()
+        return (str(row[0]), datetime.fromisoformat(row[1])) if row else None
+
+    async def lease_drop(self, name: str, holder: str) -> None:
+        await self.conn.execute("DELETE FROM leases WHERE name = ? AND holder = ?", (name, holder))
 
     # --- content -------------------------------------------------------------------------
 

@@ -33,6 +33,8 @@ def greeting(i18n: I18n) -> str:
 async def start(message: Message, i18n: I18n, db: Database) -> None:
     # Pre-select only what we know of the user, not the default language.
     user = message.from_user
+    if user:  # someone who blocked the bot and now starts it again wants its messages
+        await db.user_returned(user.id)
     known = known_locale(await db.get_locale(user.id) if user else None, user)
     await message.answer(greeting(i18n), reply_markup=language_keyboard(known))
 
