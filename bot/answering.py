@@ -10,6 +10,7 @@ from bot.dispatcher import astana_today, prepare
 from bot.i18n import build_i18n
 from bot.library import Library
 from bot.render import html_to_text, render_answer
+from bot.stations.replies import text_replies
 from bot.storage import Database
 
 
@@ -31,9 +32,15 @@ class Answerer:
         result = self.library.search(question)
         entry = self.library.entry(result.entry_id) if result.entry_id else None
         answer = None
-        if entry is not None:
-            with self.i18n.context(), self.i18n.use_locale(lang):
-                answer = render_answer(self.library.content, entry, lang, astana_today())
+        today = astana_today()
+        with self.i18n.context(), self.i18n.use_locale(lang):
+            # A place gets what the chat sends for it (the station replies), not an entry.
+            places = text_replies(self.library, question, result, lang, today)
+            if places:
+                entry = None
+                answer = "\n\n".join(reply.text for reply in places)
+            elif entry is not None:
+                answer = render_answer(self.library.content, entry, lang, today)
         return {
             "q": question,
             "lang": lang,

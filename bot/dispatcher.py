@@ -24,6 +24,7 @@ from bot.fsm import SqliteStorage
 from bot.handlers import build_router
 from bot.i18n import LocaleMiddleware, build_i18n
 from bot.library import Library
+from bot.stations.index import warm_up
 from bot.storage import Database
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,7 @@ def build_dispatcher(settings: Settings, *, today: Callable[[], date] = astana_t
 
 async def prepare(settings: Settings, db: Database, library: Library) -> None:
     """Opens the store (migrating it), fills an empty one from data/, loads the library."""
+    warm_up()
     await db.open()
     if await db.content_is_empty():
         log.info("empty store: importing %s", settings.data_dir)

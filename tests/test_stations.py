@@ -3,6 +3,7 @@ the production Dispatcher (conftest's chat driver)."""
 
 from __future__ import annotations
 
+import json
 import math
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -11,7 +12,16 @@ import pytest
 from aiogram.methods import AnswerCallbackQuery, SendLocation, SendMessage
 from aiogram.types import ReplyKeyboardMarkup
 from babel import Locale
-from conftest import DATA_DIR, I18N, TODAY, ChatDriver, buttons, texts, translated
+from conftest import (
+    DATA_DIR,
+    I18N,
+    TODAY,
+    ChatDriver,
+    buttons,
+    make_dispatcher,
+    texts,
+    translated,
+)
 
 from bot import LOCALES
 from bot.content.models import Content, L10n, Vote, check_html
@@ -21,6 +31,7 @@ from bot.render import long_date
 from bot.stations.card import country_card, country_label, station_card
 from bot.stations.geo import country_reference, find_city
 from bot.stations.index import StationIndex, point_country, voting_window
+from bot.terminal import UpdateFactory
 
 CONTENT = load_content(DATA_DIR)
 INDEX = StationIndex(CONTENT)
@@ -46,8 +57,12 @@ def haversine(a: tuple[float, float], b: tuple[float, float]) -> float:
 
 
 def found(text: str) -> list[str]:
-    """What a text names: station ids for cities, country codes for countries."""
-    return [p.stations[0].id if p.is_city else p.country for p in INDEX.find(text).places]
+    """What a text names: station ids for cities, country codes for countries, and
+    "CC:GeoNames name" for a city without a station."""
+    return [
+        f"{p.country}:{p.city.name}" if p.city else p.stations[0].id if p.is_city else p.country
+        for p in INDEX.find(text).places
+    ]
 
 
 # --- the data ------------------------------------------------------------------------------
@@ -83,9 +98,23 @@ EXAMPLES = {
     "bishkek": ["Бішкек", "Бишкек", "Bishkek", "Bişkek"],
     "london": ["Лондон", "London", "Лондонның"],
     "TR": ["Түркиядағы", "Турция", "в Турции", "Turkey", "Türkiye"],
-    "AE": ["ОАЭ", "в ОАЭ", "United Arab Emirates", "Біріккен Араб Әмірліктері"],
+    "AE": [
+        "ОАЭ",
+        "в ОАЭ",
+        "United Arab Emirates",
+        "Біріккен Араб Әмірліктері",
+        "Эмираты",
+        "в Эмиратах",
+        "UAE",
+    ],
     "moscow": ["Мәскеуде", "в Москве", "Moskva", "Maskeude"],
     "paris": ["paris", "Париже"],
+    "dubai": ["в Дубае", "Дубайда", "Dubai"],
+    "shanghai": ["в Шанхае", "Шанхайда"],
+    # Colloquial names and abbreviations CLDR does not give.
+    "US": ["USA", "США", "АҚШ", "Штаты", "в Штатах", "America", "АҚШ-та"],
+    "GB": ["UK", "Англия", "в Англии", "Англияда", "England"],
+    "NL": ["Голландия", "Holland"],
 }
 
 
@@ -117,11 +146,27 @@ def test_each_country_name_finds_its_country(code):
         "Қазақстан", "Казахстан", "Kazakh", "Amanat", "Аманат", "қандай", "қалада", "данные",
         "малый бизнес", "parties", "change", "рядом", "карты", "15 қазанда сайлау",
         "қазан айында", "для того чтобы проголосовать", "Сайлаушылар қатарында кім бар?",
-        "what is the weather in Astana", "Алматыда", "Астана",
+        "сайлау қашан болады", "Келесі сайлау қашан?", "рядом с домом", "Народный совет",
+        "үйге шақыру", "Moved to a new city, can I vote here?", "Қазан қаласында учаске бар ма?",
+        "Central Election Commission official site",
     ],
 )  # fmt: skip
 def test_ordinary_words_are_not_places(text):
+    """Also everyday words that are the names of cities abroad: Kashan, Riyadh, Soweto, Uíge,
+    New City, Kalasin."""
     assert found(text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Алматыда", "KZ:Almaty"), ("Астана", "KZ:Astana"), ("Караганда", "KZ:Karagandy"),
+        ("Shymkent", "KZ:Shymkent"), ("Шымкентте", "KZ:Shymkent"),
+        ("what is the weather in Astana", "KZ:Astana"),
+    ],
+)  # fmt: skip
+def test_kazakh_cities_are_home(text, expected):
+    assert found(text) == [expected]
 
 
 def test_a_message_of_a_city_and_its_country_gets_the_city():
@@ -453,3 +498,145 @@ async def test_a_page_past_the_end_shows_the_last_page(chat):
     await user.press("countries:99")
     labels = [b.text for b in buttons(user.last_message().reply_markup)]
     assert "▶️" not in labels and "◀️" in labels
+
+
+# --- any place a person types ----------------------------------------------------------------
+
+# Cities without a station of their own, on every continent, as people type them in each
+# language (with case endings), and the country each is in.
+CITIES_WITHOUT_A_STATION = [
+    # Europe
+    ("en", "Munich", "DE"), ("ru", "в Мюнхене", "DE"), ("kk", "Мюнхенде", "DE"),
+    ("en", "Vienna", "AT"), ("ru", "Вена", "AT"), ("kk", "Венада", "AT"),
+    ("en", "Prague", "CZ"), ("ru", "Прага", "CZ"), ("ru", "Рим", "IT"), ("en", "Milan", "IT"),
+    ("ru", "Милан", "IT"), ("en", "Barcelona", "ES"), ("ru", "Барселона", "ES"),
+    ("en", "Lisbon", "PT"), ("ru", "Лиссабон", "PT"), ("en", "Amsterdam", "NL"),
+    ("ru", "Брюссель", "BE"), ("en", "Geneva", "CH"), ("ru", "Цюрих", "CH"),
+    ("en", "Budapest", "HU"), ("ru", "Будапешт", "HU"), ("en", "Helsinki", "FI"),
+    ("ru", "Стокгольм", "SE"), ("en", "Athens", "GR"), ("ru", "Афины", "GR"),
+    ("en", "Vilnius", "LT"), ("ru", "Рига", "LV"), ("ru", "Минск", "BY"), ("ru", "Киев", "UA"),
+    ("en", "Kyiv", "UA"),
+    # Russia beyond the stations' cities
+    ("en", "Novosibirsk", "RU"), ("ru", "Новосибирск", "RU"), ("kk", "Новосибирскте", "RU"),
+    ("ru", "Екатеринбург", "RU"), ("ru", "Красноярск", "RU"), ("ru", "Барнаул", "RU"),
+    ("kk", "Орынбор", "RU"),
+    # North America
+    ("en", "Toronto", "CA"), ("kk", "Торонтода", "CA"), ("ru", "Ванкувер", "CA"),
+    ("en", "Montreal", "CA"), ("en", "Chicago", "US"), ("ru", "Чикаго", "US"),
+    ("kk", "Чикагода", "US"), ("en", "Los Angeles", "US"), ("ru", "Лос-Анджелес", "US"),
+    ("en", "Mexico City", "MX"), ("en", "Havana", "CU"), ("ru", "Гавана", "CU"),
+    # South America
+    ("en", "Buenos Aires", "AR"), ("ru", "Буэнос-Айрес", "AR"), ("en", "São Paulo", "BR"),
+    ("ru", "Сан-Паулу", "BR"), ("en", "Rio de Janeiro", "BR"), ("en", "Bogota", "CO"),
+    ("ru", "Богота", "CO"), ("en", "Lima", "PE"), ("en", "Santiago", "CL"),
+    # Africa
+    ("en", "Lagos", "NG"), ("en", "Nairobi", "KE"), ("ru", "Найроби", "KE"),
+    ("en", "Cape Town", "ZA"), ("ru", "Кейптаун", "ZA"), ("en", "Casablanca", "MA"),
+    ("ru", "Касабланка", "MA"), ("en", "Accra", "GH"), ("en", "Dakar", "SN"),
+    ("ru", "Аддис-Абеба", "ET"),
+    # Asia
+    ("en", "Tel Aviv", "IL"), ("ru", "Тель-Авив", "IL"), ("en", "Osaka", "JP"),
+    ("ru", "Осака", "JP"), ("en", "Busan", "KR"), ("en", "Bangkok", "TH"),
+    ("kk", "Бангкокта", "TH"), ("en", "Hanoi", "VN"), ("en", "Jakarta", "ID"),
+    ("en", "Manila", "PH"), ("en", "Kuala Lumpur", "MY"), ("en", "Mumbai", "IN"),
+    ("en", "Karachi", "PK"), ("ru", "Кабул", "AF"), ("ru", "Бейрут", "LB"),
+    ("en", "Taipei", "TW"), ("kk", "Үрімжі", "CN"), ("ru", "Урумчи", "CN"),
+    ("ru", "Улан-Батор", "MN"),
+    # Oceania
+    ("en", "Sydney", "AU"), ("ru", "Сидней", "AU"), ("kk", "Сиднейде", "AU"),
+    ("en", "Canberra", "AU"), ("ru", "в Канберре", "AU"), ("en", "Melbourne", "AU"),
+    ("kk", "Мельбурнда", "AU"), ("en", "Auckland", "NZ"), ("ru", "Окленд", "NZ"),
+    ("en", "Wellington", "NZ"), ("kk", "Веллингтонда", "NZ"),
+]  # fmt: skip
+
+
+def test_the_places_cover_every_continent_and_language():
+    assert len(CITIES_WITHOUT_A_STATION) >= 60
+    assert {lang for lang, _, _ in CITIES_WITHOUT_A_STATION} == set(LOCALES)
+    continents = {"AU", "NZ"}, {"AR", "BR"}, {"NG", "KE", "ZA"}, {"CA", "US"}, {"DE"}, {"JP"}
+    codes = {code for _, _, code in CITIES_WITHOUT_A_STATION}
+    assert all(codes & continent for continent in continents)
+
+
+@pytest.mark.parametrize(("lang", "text", "country"), CITIES_WITHOUT_A_STATION)
+async def test_type_a_city_without_a_station(chat, lang, text, country):
+    [place] = INDEX.find(text).places
+    assert place.country == country and place.city is not None
+    assert not any(find_city(s.geonameid) == place.city for s in CONTENT.stations)
+    user: ChatDriver = chat(lang)
+    requests = await user.send(text)
+    [listing] = texts(requests)
+    assert translated("Our data has no Kazakh polling station in this city.", lang) in listing
+    # The three nearest stations by an independent distance from the city's GeoNames point.
+    point = (place.city.latitude, place.city.longitude)
+    cities = {s.id: find_city(s.geonameid) for s in CONTENT.stations}
+    nearest = sorted(
+        CONTENT.stations,
+        key=lambda s: haversine(point, (cities[s.id].latitude, cities[s.id].longitude)),  # type: ignore[union-attr]
+    )[:3]
+    for station in nearest:
+        assert station.city.get(lang) in listing
+    data = [b.callback_data for b in buttons(sent(requests, SendMessage)[0].reply_markup)]
+    assert data[:3] == [f"station:{s.id}" for s in nearest]
+    check_html(listing)
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "code"),
+    [("en", "USA", "US"), ("ru", "США", "US"), ("kk", "АҚШ", "US"), ("en", "UK", "GB"),
+     ("ru", "Англия", "GB"), ("kk", "Англияда", "GB"), ("ru", "Эмираты", "AE")],
+)  # fmt: skip
+async def test_type_a_colloquial_country_name(chat, lang, text, code):
+    user: ChatDriver = chat(lang)
+    requests = await user.send(text)
+    listing = texts(requests)[0]
+    stations = INDEX.stations_in(code)
+    if len(stations) == 1:  # the card of the one station
+        assert listing.startswith(f"<b>📍 {stations[0].city.get(lang)}")
+        return
+    assert listing.startswith(f"<b>🌍 {country_label(code, lang)}")
+    data = [b.callback_data for b in buttons(sent(requests, SendMessage)[0].reply_markup)]
+    assert {f"station:{s.id}" for s in INDEX.stations_in(code)} <= set(data)
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "city"),
+    [
+        ("kk", "Алматыда", "Almaty"),
+        ("ru", "Караганда", "Karagandy"),
+        ("en", "Shymkent", "Shymkent"),
+    ],
+)
+async def test_type_a_kazakh_city(chat, lang, text, city):
+    user: ChatDriver = chat(lang)
+    requests = await user.send(text)
+    [home] = texts(requests)
+    assert home == translated(
+        "{city} is in Kazakhstan. At home you vote at your local polling station, not at one "
+        "abroad: the button below says how to find yours.",
+        lang,
+    ).format(city=city)
+    assert "faq:voting.find_station" in [
+        b.callback_data for b in buttons(user.last_message().reply_markup)
+    ]
+    assert not sent(requests, SendLocation)
+
+
+@pytest.mark.parametrize(("lang", "text"), [("en", "Istanbul"), ("ru", "в Мюнхене")])
+async def test_ask_answers_a_place_as_the_chat_does(tmp_path, settings, bot, session, lang, text):
+    """`python -m bot ask` and the chat share one function: the same texts, on today's date."""
+    from test_store import cli
+
+    from bot.dispatcher import astana_today
+
+    done = cli("ask", "--json", "--lang", lang, text, db=settings.database_path, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    answer = json.loads(done.stdout)["answer"]
+    dispatcher = make_dispatcher(settings, astana_today())
+    await dispatcher.emit_startup(bot=bot, **dispatcher.workflow_data)
+    try:
+        user = ChatDriver(dispatcher, bot, session, UpdateFactory(user_id=777, language_code=lang))
+        chat_texts = texts(await user.send(text))
+    finally:
+        await dispatcher.emit_shutdown(bot=bot, **dispatcher.workflow_data)
+    assert answer == "\n\n".join(chat_texts)

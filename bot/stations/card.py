@@ -16,7 +16,7 @@ from babel.numbers import format_decimal
 
 from bot.content.models import Sourced, Station, StationCountry, StationStatus
 from bot.render import alphabetical_key, footer, long_date, vote_when
-from bot.stations.geo import country_name
+from bot.stations.geo import City, country_name
 from bot.stations.index import Hours, Nearby, StationIndex
 
 # FAQ entries whose facts every card repeats (list, documents, hours): their sources go under
@@ -263,8 +263,36 @@ def nearest_text(index: StationIndex, nearby: list[Nearby], country: str | None,
     return "\n".join(lines)
 
 
-def home_text() -> str:
+def home_text(city: str | None = None) -> str:
+    """Kazakhstan, from a shared point or a typed city."""
+    if city is None:
+        return _(
+            "This point seems to be in Kazakhstan. At home you vote at your local polling "
+            "station, not at one abroad."
+        )
     return _(
-        "This point seems to be in Kazakhstan. At home you vote at your local polling station, "
-        "not at one abroad."
-    )
+        "{city} is in Kazakhstan. At home you vote at your local polling station, not at one "
+        "abroad: the button below says how to find yours."
+    ).format(city=escape(city))
+
+
+def city_text(index: StationIndex, city: City, nearby: list[Nearby], lang: str) -> str:
+    """A city abroad without a station of its own: the nearest ones, measured from it."""
+    country = escape(country_label(city.country, lang))
+    lines = [
+        f"<b>📍 {escape(city.name)}, {country}</b>",
+        _("Our data has no Kazakh polling station in this city."),
+    ]
+    record = index.record(city.country)
+    if record is not None:
+        lines += _record_lines(index, record, lang)
+    if nearby:
+        lines += [
+            "",
+            _("Nearest polling stations in our data (straight-line distance from {city}):").format(
+                city=escape(city.name)
+            ),
+            *_nearby_lines(nearby, lang),
+        ]
+    lines += ["", _mfa_list()]
+    return "\n".join(lines)

@@ -56,6 +56,11 @@ def find_city(geonameid: int) -> City | None:
     return _cities().get(geonameid)
 
 
+def all_cities() -> list[City]:
+    """Every GeoNames city of 15,000 people or more."""
+    return list(_cities().values())
+
+
 @cache
 def _territories(lang: str) -> dict[str, str]:
     return dict(Locale.parse(lang).territories)

@@ -1,30 +1,42 @@
 """Finding polling stations abroad from what people type or from where they are.
 
 Place names come from stations.yaml (the city in kk/ru/en), GeoNames (the other names of that
-city) and CLDR (every country in kk/ru/en). Names and the typed words are compared on the
-folded skeleton of bot.search.text, so scripts do not matter, and a word may carry a Kazakh or
-Russian case ending ("Стамбулда", "в Берлине", "Германии") or be one typo away from a name.
+city), CLDR (every country in kk/ru/en) with the colloquial names CLDR lacks ("USA", "Англия"),
+and, after those, every GeoNames city (its name and its Cyrillic names), Kazakhstan's included.
+Names and the typed words are compared on the folded skeleton of bot.search.text, so scripts do
+not matter, and a word may carry a Kazakh or Russian case ending ("Стамбулда", "в Берлине",
+"Германии", "в Дубае") or, for the names of stations and countries, be one typo away from one.
 """
 
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
+from functools import cache
 from zoneinfo import ZoneInfo
 
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
 from bot import ASTANA, LOCALES
-from bot.content.models import Content, Station, StationCountry, StationStatus, Vote
+from bot.content.models import (
+    Content,
+    Station,
+    StationCountry,
+    StationStatus,
+    Translation,
+    Vote,
+)
 from bot.render import outlook
 from bot.search.stopwords import STOPWORDS
 from bot.search.text import fold, words
 from bot.stations.geo import (
     City,
+    all_cities,
     country_codes,
     country_name,
     country_reference,
@@ -67,6 +79,27 @@ _VOTING = (
 # and voting words surround it ("Қазанда учаске бар ма?", not "15 қазанда").
 _ORDINARY = frozenset(fold(w) for w in ("того", "қатар", "қазан", "аман", "малый", "бағамы"))
 _PARENS = re.compile(r"\s*\([^)]*\)")
+_LETTERS = re.compile(r"[^\W\d_]+")
+_CYRILLIC_NAME = re.compile(r"[\u0400-\u04ff][\u0400-\u04ff\s'’.-]*")
+# Names people use that CLDR does not give as a country's name (short forms, abbreviations,
+# the part for the whole: "Англия" for the United Kingdom).
+ALIASES = {
+    "US": ("USA", "США", "АҚШ", "Америка", "America", "Amerika", "Штаты", "Штаттар",
+           "United States of America", "Соединённые Штаты Америки"),
+    "GB": ("UK", "Англия", "England", "Британия", "Britain", "Great Britain", "Ulybritaniya"),
+    "AE": ("UAE", "Эмираты", "Emirates", "Арабские Эмираты", "Әмірліктер", "Әмірлік"),
+    "KR": ("Корея", "Korea", "Южная Корея", "Оңтүстік Корея"),
+    "NL": ("Голландия", "Holland"),
+    "CZ": ("Czech Republic",),
+    "RU": ("РФ", "Russian Federation", "Российская Федерация"),
+    "KG": ("Кыргызстан", "Киргизстан", "Kirgizia"),
+    "BY": ("Белоруссия",),
+    "MD": ("Молдавия",),
+    "SA": ("KSA", "Saudi", "Сауд Арабиясы"),
+    "CN": ("КНР", "PRC"),
+    "DE": ("ФРГ", "Deutschland"),
+}  # fmt: skip
+BIG_CITY = 300_000  # a city this large is found by a short Cyrillic name too ("Рим", "Осло")
 
 
 def _script_ok(name: str) -> bool:
@@ -83,10 +116,16 @@ def _plain(word: str) -> str:
 
 
 def _stem(token: str) -> str | None:
-    """The part Russian endings attach to when the name ends in a vowel: Москв-а -> Москв-е,
-    Германи-я -> Германи-и (folded, the double letter merges)."""
+    """The part Russian endings attach to when the name ends in a vowel or й: Москв-а ->
+    Москв-е, Германи-я -> Германи-и, Дуба-й -> Дуба-е (folded, the double letter merges)."""
     stem = token[:-1]
+    if token.endswith(("ai", "ei")) and len(stem) >= MIN_NAME:
+        return stem
     return stem if token[-1:] in _VOWELS and len(stem) >= STEM_MIN else None
+
+
+def _texts(translation: Translation) -> list[str]:
+    return [*translation.questions, translation.answer]
 
 
 def _is_voting(word: str) -> bool:
@@ -96,11 +135,13 @@ def _is_voting(word: str) -> bool:
 @dataclass(frozen=True)
 class Place:
     """A city or a country a text names, with the stations the name points to (none for a
-    country without a station)."""
+    country without a station); `city` is a GeoNames city without a station of its own
+    (in Kazakhstan, HOME, the voter's own)."""
 
     country: str
     stations: tuple[Station, ...]
     is_city: bool
+    city: City | None = None
 
 
 @dataclass(frozen=True)
@@ -136,8 +177,79 @@ class Hours:
 class _Match:
     start: int
     length: int
-    targets: frozenset[tuple[str, str]]  # ("city", station id) or ("country", code)
+    targets: frozenset[tuple[str, str]]  # ("city", station id), ("country", code), ("geo", id)
     ordinary: bool
+    name: tuple[str, ...]
+
+
+@dataclass
+class _Names:
+    """Folded names and the targets they point to, with what matching needs of them."""
+
+    names: dict[tuple[str, ...], set[tuple[str, str]]] = field(
+        default_factory=lambda: defaultdict(set)
+    )
+    stems: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    fuzzy: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    tokens: set[str] = field(default_factory=set)
+    by_first: dict[str, list[tuple[str, ...]]] = field(default_factory=lambda: defaultdict(list))
+    inflected: set[str] | None = None  # tokens a case ending may follow; None: all
+
+    def finish(self, stem_tokens: set[str], fuzzy_tokens: set[str]) -> None:
+        for name in sorted(self.names, key=len, reverse=True):  # longest names first
+            self.by_first[name[0]].append(name)
+        self.tokens = {token for name in self.names for token in name}
+        for token in stem_tokens:
+            if (stem := _stem(token)) is not None:
+                self.stems[stem].add(token)
+        for token in fuzzy_tokens:
+            if len(token) >= FUZZY_MIN:
+                self.fuzzy[token[0]].append(token)
+
+
+_GEONAMES_LOCK = threading.Lock()
+
+
+def geonames_names() -> _Names:
+    """The table below, built once a process; warm_up() builds it in the background at start
+    so that neither the start nor the first question waits for it (a caller that comes first
+    waits for the build under way)."""
+    with _GEONAMES_LOCK:
+        return _geonames_names()
+
+
+def warm_up() -> None:
+    threading.Thread(target=geonames_names, name="geonames", daemon=True).start()
+
+
+@cache
+def _geonames_names() -> _Names:
+    """Every GeoNames city by its name and, being what people here type, its Cyrillic names
+    (short ones only for big cities), the most populous city for a name several share. Built
+    once a process: it does not depend on the content."""
+    table = _Names()
+    best: dict[tuple[str, ...], City] = {}
+    for city in all_cities():
+        names = [(city.name, MIN_NAME)]
+        shortest = 3 if city.population >= BIG_CITY else ALTERNATE_MIN
+        names += [(n, shortest) for n in city.alternatenames if _CYRILLIC_NAME.fullmatch(n)]
+        for name, minimum in names:
+            tokens = tuple(_plain(w) for w in words(_PARENS.sub("", name)))
+            letters = "".join(tokens)
+            if len(letters) < minimum or not letters.isascii() or letters in STOPWORDS:
+                continue
+            known = best.get(tokens)
+            if known is None or known.population < city.population:
+                best[tokens] = city
+    for tokens, city in best.items():
+        table.names[tokens].add(("geo", str(city.geonameid)))
+    # Only big cities' names with a case ending (в Канберре, Мюнхенде): a small town's name
+    # with one is too often an everyday word with one ("қаласында" is not Kalasin-da).
+    table.inflected = {
+        token for name, city in best.items() if city.population >= BIG_CITY for token in name
+    }
+    table.finish(table.inflected, set())
+    return table
 
 
 class StationIndex:
@@ -151,7 +263,7 @@ class StationIndex:
             if city is not None:
                 self._cities[station.id] = city
         self._records = {c.country: c for c in content.countries}
-        self._names: dict[tuple[str, ...], set[tuple[str, str]]] = defaultdict(set)
+        self._table = _Names()
         self._primary: set[str] = set()  # tokens of the names from stations.yaml and CLDR
         self._russian: set[str] = set()  # the same, of the Russian names
         for station in self.stations:
@@ -164,20 +276,18 @@ class StationIndex:
             for lang in LOCALES:
                 self._add(country_name(code, lang), ("country", code), lang)
             self._add(geonames_country_name(code), ("country", code), "en")
-        self._by_first: dict[str, list[tuple[str, ...]]] = defaultdict(list)
-        for name in sorted(self._names, key=len, reverse=True):  # longest names first
-            self._by_first[name[0]].append(name)
-        self._tokens = {token for name in self._names for token in name}
+        for code, aliases in ALIASES.items():
+            for alias in aliases:
+                self._add(alias, ("country", code), "ru" if _CYRILLIC_NAME.match(alias) else "en")
         # Stems and typos only for the names people write (stations.yaml, CLDR), not for the
         # thousands of GeoNames spellings, where they would reach ordinary words.
-        self._stems: dict[str, set[str]] = defaultdict(set)
-        self._fuzzy: dict[str, list[str]] = defaultdict(list)
-        for token in self._russian:
-            if (stem := _stem(token)) is not None:
-                self._stems[stem].add(token)
-        for token in self._primary:
-            if len(token) >= FUZZY_MIN:
-                self._fuzzy[token[0]].append(token)
+        self._table.finish(self._russian, self._primary)
+        # A word our content writes in lower case is an everyday word ("қашан", "рядом", "совет"),
+        # not the city abroad of the same name (Kashan, Riyadh, Soweto).
+        texts = [t for e in content.faq for lang in LOCALES for t in _texts(e.text(lang))]
+        self._everyday = frozenset(
+            fold(w) for t in texts for w in _LETTERS.findall(t) if w == w.lower()
+        )
         self._latest = self._latest_vote()
 
     def _add(self, name: str | None, target: tuple[str, str], lang: str | None) -> None:
@@ -193,10 +303,10 @@ class StationIndex:
         # Seoul) are everyday words, and accented ones are typed by nobody here.
         if alternate and (len(letters) < ALTERNATE_MIN or not letters.isascii()):
             return
-        # An abbreviation CLDR uses as the name ("ОАЭ", "КНДР") is no everyday word.
-        shortest = 3 if not alternate and len(tokens) == 1 and name.isupper() else MIN_NAME
+        # An abbreviation CLDR uses as the name ("ОАЭ", "КНДР", "UK") is no everyday word.
+        shortest = 2 if not alternate and len(tokens) == 1 and name.isupper() else MIN_NAME
         if len(letters) >= shortest and not (len(tokens) == 1 and letters in STOPWORDS):
-            self._names[tokens].add(target)
+            self._table.names[tokens].add(target)
             if not alternate:
                 self._primary.update(tokens)
             if lang == "ru":
@@ -204,10 +314,11 @@ class StationIndex:
 
     # --- text ----------------------------------------------------------------------------
 
-    def _forms(self, word: str) -> set[str]:
+    @staticmethod
+    def _forms(word: str, table: _Names) -> set[str]:
         """The name tokens a typed word can be: itself, a name with a case ending, a Russian
         stem with one, or a name one typo away."""
-        found = {word} & self._tokens
+        found = {word} & table.tokens
         # Function words only as themselves, inside a longer name ("Bosnia and Herzegovina").
         if len(word) < MIN_NAME or word in STOPWORDS:
             return found
@@ -220,16 +331,18 @@ class StationIndex:
             if core[-1:] not in _VOWELS or ending[0] not in _VOWELS:
                 cores.add(core)
             if ending in _RU_ENDINGS:
-                found |= self._stems.get(core, set())
-        found |= self._stems.get(word, set())  # Франции: the stem франци alone
+                found |= table.stems.get(core, set())
+        found |= table.stems.get(word, set())  # Франции: the stem франци alone
         cores = {c for c in cores if len(c) >= MIN_NAME}
-        found |= cores & self._tokens
+        found |= cores & table.tokens
+        if table.inflected is not None:
+            return (found & table.inflected) | ({word} & table.tokens)
         if not found:
             for core in cores:
                 if len(core) >= FUZZY_MIN:
                     matches = process.extract(
                         core,
-                        self._fuzzy.get(core[0], []),
+                        table.fuzzy.get(core[0], []),
                         scorer=Levenshtein.distance,
                         score_cutoff=1,
                         limit=None,
@@ -237,22 +350,23 @@ class StationIndex:
                     found |= {token for token, _, _ in matches}
         return found
 
-    def _matches(self, folded: list[str]) -> list[_Match]:
-        forms = [self._forms(w) for w in folded]
+    def _matches(self, folded: list[str], table: _Names) -> list[_Match]:
+        """The longest names of `table`, left to right."""
+        forms = [self._forms(w, table) for w in folded]
         matches: list[_Match] = []
         i = 0
         while i < len(folded):
             best: _Match | None = None
             for first in forms[i]:
-                for name in self._by_first.get(first, ()):
+                for name in table.by_first.get(first, ()):
                     n = len(name)
                     if best is not None and n < best.length:
                         break
                     if i + n <= len(folded) and all(name[k] in forms[i + k] for k in range(1, n)):
-                        targets = frozenset(self._names[name])
+                        targets = frozenset(table.names[name])
                         if best is not None and best.length == n:
                             targets |= best.targets
-                        best = _Match(i, n, targets, " ".join(name) in _ORDINARY)
+                        best = _Match(i, n, targets, " ".join(name) in _ORDINARY, name)
                         break
             if best is None:
                 i += 1
@@ -263,9 +377,26 @@ class StationIndex:
 
     def find(self, text: str) -> Found:
         """The places a message names, in the order it names them, and what else it says."""
-        folded = [fold(w) for w in words(text)]
-        matches = self._matches(folded)
-        covered = {i for m in matches for i in range(m.start, m.start + m.length)}
+        typed = words(text)
+        folded = [fold(w) for w in typed]
+        # GeoNames cities after the names of stations and countries, unless longer ("Mexico
+        # City" is not Mexico).
+        # A small town's name counts only alone, as the everyday words above do.
+        geo = [
+            replace(m, ordinary=self._geo_city(m).population < BIG_CITY)
+            for m in self._matches([_plain(w) for w in typed], geonames_names())
+            if not self._everyday_match(m, folded)
+        ]
+        matches: list[_Match] = []
+        covered: set[int] = set()
+        for match in sorted(
+            [*self._matches(folded, self._table), *geo], key=lambda m: -m.length
+        ):  # stable: of two as long, the station's or country's name
+            span = set(range(match.start, match.start + match.length))
+            if not span & covered:
+                matches.append(match)
+                covered |= span
+        matches.sort(key=lambda m: m.start)
         others = [w for i, w in enumerate(folded) if i not in covered and w not in STOPWORDS]
         rest = tuple(w for w in others if not _is_voting(w))
         about_voting = len(rest) < len(others)
@@ -273,6 +404,12 @@ class StationIndex:
             matches = [m for m in matches if not m.ordinary]
         places: list[Place] = []
         for match in matches:
+            if any(kind == "geo" for kind, _ in match.targets):
+                city = self._geo_city(match)
+                place = Place(city.country, (), True, city)
+                if place not in places:
+                    places.append(place)
+                continue
             for kind, key in sorted(match.targets):
                 if kind == "city":
                     station = self._by_id[key]
@@ -285,6 +422,20 @@ class StationIndex:
         named_cities = {p.country for p in places if p.is_city}
         places = [p for p in places if p.is_city or p.country not in named_cities]
         return Found(tuple(places), rest, about_voting)
+
+    def _geo_city(self, match: _Match) -> City:
+        """The most populous of the GeoNames cities a match names (one word may be the name
+        of one and another's with an ending)."""
+        cities = [find_city(int(key)) for _, key in match.targets]
+        return max((c for c in cities if c is not None), key=lambda c: c.population)
+
+    def _everyday_match(self, match: _Match, folded: list[str]) -> bool:
+        """A GeoNames city abroad named by one word our content uses as an everyday word
+        (names of several words, "Tel Aviv", "Cape Town", are names)."""
+        if match.length > 1 or self._geo_city(match).country == HOME:
+            return False
+        typed = folded[match.start : match.start + match.length]
+        return any(w in self._everyday for w in (*typed, *match.name))
 
     # --- countries and stations ------------------------------------------------------------
 
