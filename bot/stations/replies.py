@@ -12,7 +12,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.keyboards import CountriesCb, EntryCb, StationCb, menu_button
 from bot.library import Library
 from bot.render import alphabetical_key
-from bot.search.engine import SearchResult
+from bot.search.engine import OFFTOPIC, SearchResult
 from bot.stations.card import (
     city_text,
     country_card,
@@ -151,6 +151,8 @@ def wants_stations(found: Found, result: SearchResult) -> bool:
         return False
     if not found.rest:
         return True
+    if result.intent == OFFTOPIC:  # the matcher knows it: another country's vote, a visa, ...
+        return False
     answer = result.answer
     if answer is not None and answer.entry_id.startswith(f"{SECTION}."):
         return True
