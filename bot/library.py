@@ -6,6 +6,8 @@ SQLite, on the hot path. One object per process, kept in the Dispatcher's workfl
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from aiogram.utils.i18n import I18n
 
 from bot import LOCALES
@@ -26,9 +28,9 @@ class Library:
         self.content = content
         self.stations = StationIndex(content)
         # Trained here, so every content change (start, import) retrains it.
-        self.index = Matcher(
-            self.documents(content),
-            [SearchDoc(i.id, tuple(i.examples())) for i in content.intents],
+        self.index = _trained(
+            tuple(self.documents(content)),
+            tuple(SearchDoc(i.id, tuple(i.examples())) for i in content.intents),
         )
         self._articles: dict[int, str] = {n: e.id for e in content.published() for n in e.articles}
 
@@ -75,6 +77,14 @@ NEUTRALITY = "bot.neutrality"
 
 def _certain(entry_id: str) -> SearchResult:
     return SearchResult(Match(entry_id, 1.0), (), (Match(entry_id, 1.0),))
+
+
+@lru_cache(maxsize=4)
+def _trained(docs: tuple[SearchDoc, ...], intents: tuple[SearchDoc, ...]) -> Matcher:
+    """The same phrasings train the same model: a second Library over unchanged content (the
+    `ask` command beside the bot, every test's dispatcher) reuses it instead of a second of
+    training. A Matcher is never changed after training, so sharing it is safe."""
+    return Matcher(docs, intents)
 
 
 def _keywords(content: Content, entry: FaqEntry) -> tuple[str, ...]:
