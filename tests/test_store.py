@@ -164,7 +164,7 @@ async def test_import_export_round_trip(tmp_path: Path):
     assert {c.verb for c in added} == {"added"}
     assert len(added) == sum(
         len(getattr(original, f))
-        for f in ("faq", "votes", "election_notes", "parties", "stations", "countries")
+        for f in ("faq", "votes", "election_notes", "parties", "stations", "countries", "intents")
     )
     assert original.faq and original.votes and original.parties and original.stations
     # Same layout as data/.
