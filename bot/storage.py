@@ -163,6 +163,15 @@ MIGRATIONS: tuple[str, ...] = (
         data        TEXT NOT NULL DEFAULT '{}'
     )
     """,
+    # 7: indexes built from the content (the trained matcher, the place names), stored so a
+    # start on unchanged content and code loads them instead of rebuilding them (seconds).
+    """
+    CREATE TABLE built_indexes (
+        key TEXT PRIMARY KEY,
+        built_at TEXT NOT NULL,
+        data BLOB NOT NULL
+    );
+    """,
 )
 
 # Content field -> (records.kind, model, key attribute)
@@ -732,6 +741,20 @@ class Database:
         await self.conn.execute("DELETE FROM leases WHERE name = ? AND holder = ?", (name, holder))
 
     # --- content -------------------------------------------------------------------------
+
+    async def built_index(self, key: str) -> bytes | None:
+        async with self.conn.execute("SELECT data FROM built_indexes WHERE key = ?", (key,)) as cur:
+            row = await cur.fetchone()
+        return bytes(row[0]) if row else None
+
+    async def store_built_index(self, key: str, data: bytes) -> None:
+        """Keeps only the latest: an index of content or code that changed is never used."""
+        async with self.transaction():
+            await self.conn.execute("DELETE FROM built_indexes")
+            await self.conn.execute(
+                "INSERT INTO built_indexes (key, built_at, data) VALUES (?, ?, ?)",
+                (key, _now(), data),
+            )
 
     async def content_is_empty(self) -> bool:
         async with self.conn.execute("SELECT 1 FROM faq_entries LIMIT 1") as cur:

@@ -33,6 +33,7 @@ from bot.config import Settings, load_settings  # noqa: E402
 from bot.content.sync import import_path  # noqa: E402
 from bot.dispatcher import build_dispatcher  # noqa: E402
 from bot.i18n import build_i18n  # noqa: E402
+from bot.library import Library  # noqa: E402
 from bot.storage import Database  # noqa: E402
 from bot.terminal import LocalSession, UpdateFactory, local_bot  # noqa: E402
 
@@ -130,12 +131,14 @@ def _hermetic_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(scope="session")
 def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """data/ imported once; tests copy it (import_path is the same code as `bot import`)."""
+    """data/ imported once, with the indexes a first start stores; tests copy it (import_path
+    is the same code as `bot import`), so a bot process started on a copy loads them."""
     path = tmp_path_factory.mktemp("template") / "saylau.db"
 
     async def build() -> None:
         async with Database(path) as db:
             await import_path(db, DATA_DIR)
+            await Library(I18N).load(db)
 
     asyncio.run(build())
     return path

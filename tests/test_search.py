@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-import time
+import logging
+import sqlite3
+from pathlib import Path
 
 import pytest
-from conftest import I18N
+from conftest import I18N, copy_db
 
 from bot import PROJECT_ROOT
+from bot import library as library_module
 from bot.content.models import Content
 from bot.content.yaml_io import load_content
-from bot.library import Library
+from bot.library import Library, fingerprint
 from bot.search.recommend import asks_recommendation
+from bot.storage import Database
 
 
 @pytest.fixture(scope="module")
@@ -92,12 +96,65 @@ def test_an_empty_store_answers_nothing():
     assert (result.answer, result.suggestions) == (None, ())
 
 
-def test_training_and_search_are_fast_enough(library: Library, content: Content):
-    """Loose bounds for a shared CI machine; bench/search.py measures the real figures."""
-    start = time.perf_counter()
-    Library(I18N, content)
-    assert time.perf_counter() - start < 10
-    start = time.perf_counter()
-    for _ in range(100):
-        library.search("когда будут выборы в Курултай?")
-    assert (time.perf_counter() - start) / 100 < 0.05
+def _stored_keys(path: Path) -> list[str]:
+    with sqlite3.connect(path) as conn:
+        return [row[0] for row in conn.execute("SELECT key FROM built_indexes")]
+
+
+def _refuse_to_build(*_: object, **__: object) -> None:
+    raise AssertionError("built again")
+
+
+async def test_a_restart_loads_the_stored_indexes_instead_of_building_them(
+    tmp_path: Path, template_db: Path, monkeypatch: pytest.MonkeyPatch
+):
+    path = tmp_path / "saylau.db"
+    copy_db(template_db, path)  # a store a first start has loaded once
+    library = Library(I18N)
+    monkeypatch.setattr(library_module, "_BUILT", library_module.OrderedDict())  # a new process
+    monkeypatch.setattr(library_module, "Matcher", _refuse_to_build)
+    monkeypatch.setattr(library_module, "StationIndex", _refuse_to_build)
+    async with Database(path) as db:
+        await library.load(db)
+    assert library.search_id("когда выборы в Курултай") == "parliament.kurultai_election"
+    assert library.stations.find("участок в Стамбуле").places
+
+
+async def test_an_unreadable_stored_index_is_rebuilt(
+    tmp_path: Path, template_db: Path, monkeypatch: pytest.MonkeyPatch, caplog
+):
+    path = tmp_path / "saylau.db"
+    copy_db(template_db, path)
+    [key] = _stored_keys(path)
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE built_indexes SET data = ?", (b"not a pickle",))
+    monkeypatch.setattr(library_module, "_BUILT", library_module.OrderedDict())
+    library = Library(I18N)
+    with caplog.at_level(logging.WARNING, logger="bot.library"):
+        async with Database(path) as db:
+            await library.load(db)
+    assert "rebuilding" in caplog.text
+    assert library.search_id("когда выборы в Курултай") == "parliament.kurultai_election"
+    assert _stored_keys(path) == [key]
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT data FROM built_indexes").fetchone()[0] != b"not a pickle"
+
+
+async def test_changed_content_is_never_served_the_old_indexes(
+    tmp_path: Path, template_db: Path, content: Content
+):
+    path = tmp_path / "saylau.db"
+    copy_db(template_db, path)
+    [old] = _stored_keys(path)
+    question = "zzyzx pamphlet distribution rules"
+    entry = content.entry("voting.home")
+    assert entry is not None
+    en = entry.en.model_copy(update={"questions": [*entry.en.questions, question]})
+    faq = [e.model_copy(update={"en": en}) if e.id == entry.id else e for e in content.faq]
+    changed = content.model_copy(update={"faq": faq})
+    async with Database(path) as db:
+        await db.save_content(changed, replace=True)
+        library = Library(I18N)
+        await library.load(db)
+    assert library.search_id(question) == "voting.home"
+    assert _stored_keys(path) == [fingerprint(changed)] != [old]
