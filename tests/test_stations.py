@@ -445,6 +445,7 @@ async def test_type_a_country_without_a_station(chat, lang, text):
         "15 қазанда сайлау бола ма?",
         "кто победил на выборах в Кыргызстане",  # another country's vote: the matcher knows
         "Who won the elections in Kyrgyzstan?",
+        "где получить визу в Германию",
     ],
 )
 async def test_other_questions_naming_a_place_get_no_card(chat, text):
@@ -581,6 +582,17 @@ async def test_type_a_city_without_a_station(chat, lang, text, country):
     data = [b.callback_data for b in buttons(sent(requests, SendMessage)[0].reply_markup)]
     assert data[:3] == [f"station:{s.id}" for s in nearest]
     check_html(listing)
+
+
+@pytest.mark.parametrize(
+    ("lang", "text"),
+    [("ru", "где голосовать в Мюнхене?"), ("kk", "Мюнхенде қайда дауыс беремін"),
+     ("en", "where can I vote near Perth"), ("ru", "gde golosovat v Toronto")],
+)  # fmt: skip
+async def test_where_to_vote_in_a_city_without_a_station(chat, lang, text):
+    user: ChatDriver = chat(lang)
+    [listing] = texts(await user.send(text))
+    assert translated("Our data has no Kazakh polling station in this city.", lang) in listing
 
 
 @pytest.mark.parametrize(

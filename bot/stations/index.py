@@ -73,6 +73,9 @@ _VOTING = (
     "uchast", "golos", "progolos", "vibor", "izbira", "posols",
     "vote", "voti", "poling", "statio", "elekt", "embas", "balot", "prekin",
 )  # fmt: skip
+# "Where", "nearest": a place question's own words, as voting words are ("где голосовать в
+# Мюнхене", "Мюнхенде қайда", "nearest station to Perth"), but they do not make it about voting.
+_WHERE = ("gde", "kaida", "uhere", "nearest", "near", "klosest", "blijaish", "jakin", "riadom")
 # Place names that are also everyday words: ru "того" (Togo), kk "қатар" (a row: Qatar),
 # kk "қазан" (October, a cauldron: Kazan), kk "аман" (safe, well: Amman), ru "малый" (Mali),
 # kk "бағамы" (its rate: ru Багамы). Such a name counts only when nothing but function words
@@ -398,6 +401,7 @@ class StationIndex:
                 covered |= span
         matches.sort(key=lambda m: m.start)
         others = [w for i, w in enumerate(folded) if i not in covered and w not in STOPWORDS]
+        others = [w for w in others if not w.startswith(_WHERE)]
         rest = tuple(w for w in others if not _is_voting(w))
         about_voting = len(rest) < len(others)
         if rest:
