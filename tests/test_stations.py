@@ -29,7 +29,7 @@ from bot.content.yaml_io import load_content
 from bot.render import alphabetical_key as sort_key
 from bot.render import long_date
 from bot.stations.card import country_card, country_label, station_card
-from bot.stations.geo import country_reference, find_city
+from bot.stations.geo import City, country_reference, find_city
 from bot.stations.index import StationIndex, point_country, voting_window
 from bot.terminal import UpdateFactory
 
@@ -60,9 +60,19 @@ def found(text: str) -> list[str]:
     """What a text names: station ids for cities, country codes for countries, and
     "CC:GeoNames name" for a city without a station."""
     return [
-        f"{p.country}:{p.city.name}" if p.city else p.stations[0].id if p.is_city else p.country
+        f"{p.country}:{geonames_name(p.city)}"
+        if p.city
+        else p.stations[0].id
+        if p.is_city
+        else p.country
         for p in INDEX.find(text).places
     ]
+
+
+def geonames_name(city: City) -> str:
+    listed = find_city(city.geonameid)
+    assert listed is not None
+    return listed.name
 
 
 # --- the data ------------------------------------------------------------------------------
@@ -167,6 +177,16 @@ def test_ordinary_words_are_not_places(text):
 )  # fmt: skip
 def test_kazakh_cities_are_home(text, expected):
     assert found(text) == [expected]
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [("где голосовать в Мюнхене", "Мюнхен"), ("Munich", "Munich"), ("Торонтода", "Торонто"),
+     ("Алматыда", "Алматы"), ("vote in Novosibirsk", "Novosibirsk")],
+)  # fmt: skip
+def test_a_city_is_shown_by_the_name_the_reader_typed(text, shown):
+    [place] = INDEX.find(text).places
+    assert place.city is not None and place.city.name == shown
 
 
 def test_a_message_of_a_city_and_its_country_gets_the_city():
@@ -565,7 +585,7 @@ def test_the_places_cover_every_continent_and_language():
 async def test_type_a_city_without_a_station(chat, lang, text, country):
     [place] = INDEX.find(text).places
     assert place.country == country and place.city is not None
-    assert not any(find_city(s.geonameid) == place.city for s in CONTENT.stations)
+    assert place.city.geonameid not in {s.geonameid for s in CONTENT.stations}
     user: ChatDriver = chat(lang)
     requests = await user.send(text)
     [listing] = texts(requests)

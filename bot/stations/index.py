@@ -131,6 +131,29 @@ def _texts(translation: Translation) -> list[str]:
     return [*translation.questions, translation.answer]
 
 
+def _as_named(city: City, match: _Match, typed: list[str]) -> str:
+    """The city's name as the reader wrote it, uninflected and in their script: "в Мюнхене"
+    shows "Мюнхен", not GeoNames' "Munich" (its alternate names carry no language to pick a
+    Russian one by)."""
+    written = " ".join(typed[match.start : match.start + match.length]).casefold()
+    cyrillic = bool(_CYRILLIC_NAME.match(written))
+    names = [
+        name
+        for name in (city.name, *city.alternatenames)
+        if bool(_CYRILLIC_NAME.match(name)) == cyrillic
+        and match.name == tuple(_plain(w) for w in words(_PARENS.sub("", name)))
+    ]
+    if tuple(_plain(w) for w in words(written)) != match.name:  # typed with a case ending
+        names = [name for name in names if name.casefold() != written] or names
+    # Of several spellings, the one closest to what was typed ("Канберре": Канберра, not Канбера).
+    return max(names, key=lambda name: _shared_start(name.casefold(), written), default=city.name)
+
+
+def _shared_start(a: str, b: str) -> int:
+    pairs = enumerate(zip(a, b, strict=False))
+    return next((i for i, (x, y) in pairs if x != y), min(len(a), len(b)))
+
+
 def _is_voting(word: str) -> bool:
     return word.startswith(_VOTING)
 
@@ -410,7 +433,8 @@ class StationIndex:
         for match in matches:
             if any(kind == "geo" for kind, _ in match.targets):
                 city = self._geo_city(match)
-                place = Place(city.country, (), True, city)
+                named = replace(city, name=_as_named(city, match, typed))
+                place = Place(city.country, (), True, named)
                 if place not in places:
                     places.append(place)
                 continue
