@@ -636,8 +636,8 @@ async def test_type_a_colloquial_country_name(chat, lang, text, code):
 @pytest.mark.parametrize(
     ("lang", "text", "city"),
     [
-        ("kk", "Алматыда", "Almaty"),
-        ("ru", "Караганда", "Karagandy"),
+        ("kk", "Алматыда", "Алматы"),
+        ("ru", "Караганда", "Караганда"),
         ("en", "Shymkent", "Shymkent"),
     ],
 )

@@ -134,19 +134,21 @@ def _texts(translation: Translation) -> list[str]:
 def _as_named(city: City, match: _Match, typed: list[str]) -> str:
     """The city's name as the reader wrote it, uninflected and in their script: "в Мюнхене"
     shows "Мюнхен", not GeoNames' "Munich" (its alternate names carry no language to pick a
-    Russian one by)."""
+    Russian one by): the listed name closest to what was typed."""
     written = " ".join(typed[match.start : match.start + match.length]).casefold()
     cyrillic = bool(_CYRILLIC_NAME.match(written))
     names = [
         name
         for name in (city.name, *city.alternatenames)
         if bool(_CYRILLIC_NAME.match(name)) == cyrillic
-        and match.name == tuple(_plain(w) for w in words(_PARENS.sub("", name)))
     ]
-    if tuple(_plain(w) for w in words(written)) != match.name:  # typed with a case ending
-        names = [name for name in names if name.casefold() != written] or names
-    # Of several spellings, the one closest to what was typed ("Канберре": Канберра, not Канбера).
-    return max(names, key=lambda name: _shared_start(name.casefold(), written), default=city.name)
+
+    def closeness(name: str) -> tuple[bool, int, int]:
+        spelt = name.casefold()
+        folded = _shared_start(fold(spelt), fold(written))
+        return spelt == written, folded, _shared_start(spelt, written)
+
+    return max(names, key=closeness, default=city.name)
 
 
 def _shared_start(a: str, b: str) -> int:
