@@ -163,6 +163,16 @@ MIGRATIONS: tuple[str, ...] = (
         data        TEXT NOT NULL DEFAULT '{}'
     )
     """,
+    # 7: unanswered questions an operator has dealt with, by their normalised text, so the same
+    # question asked again later does not come back to the review.
+    """
+    CREATE TABLE reviewed_questions (
+        key         TEXT PRIMARY KEY,             -- bot.operators.review.normalise(text)
+        outcome     TEXT NOT NULL,                -- dismissed, or phrasing:<entry id>
+        reviewed_by INTEGER NOT NULL,
+        reviewed_at TEXT NOT NULL
+    )
+    """,
 )
 
 # Content field -> (records.kind, model, key attribute)
@@ -874,6 +884,94 @@ class Database:
             (kind, record_id, kind, record_id),
         ) as cur:
             return [AuditRow(*row) for row in await cur.fetchall()]
+
+    async def entry_history(self, entry_id: str, limit: int = 5) -> list[AuditRow]:
+        """An FAQ entry's latest changes, newest first."""
+        async with self.conn.execute(
+            "SELECT id, at, actor, action, kind, record_id, before, after FROM audit_log "
+            "WHERE kind = 'faq' AND record_id = ? ORDER BY id DESC LIMIT ?",
+            (entry_id, limit),
+        ) as cur:
+            return [AuditRow(*row) for row in await cur.fetchall()]
+
+    async def audit_row(self, row_id: int) -> AuditRow | None:
+        async with self.conn.execute(
+            "SELECT id, at, actor, action, kind, record_id, before, after FROM audit_log "
+            "WHERE id = ?",
+            (row_id,),
+        ) as cur:
+            row = await cur.fetchone()
+        return AuditRow(*row) if row else None
+
+    # --- operators' edits of one FAQ entry ------------------------------------------------
+
+    async def update_entry(self, entry: FaqEntry, *, expect: str, actor: int, action: str) -> bool:
+        """Replaces a stored entry (keeping its place) and logs the change, in one transaction.
+        `expect` is the entry's JSON document the operator saw: when the store no longer holds
+        exactly that (another edit or an import came first), nothing is written and the answer
+        is False."""
+        now = _now()
+        async with self.transaction():
+            current = await self._entry(entry.id)
+            if current is None or current.model_dump_json() != expect:
+                return False
+            async with self.conn.execute(
+                "SELECT position FROM faq_entries WHERE id = ?", (entry.id,)
+            ) as cur:
+                (position,) = await cur.fetchone() or (0,)
+            await self._upsert_entry(entry, position, now)
+            after = entry.model_dump_json()
+            await self._log(actor, action, Change("faq", entry.id, expect, after), now)
+            await self._bump_version()
+        return True
+
+    async def _entry(self, entry_id: str) -> FaqEntry | None:
+        async with self.conn.execute(
+            "SELECT section, published, render, articles, sources, verified "
+            "FROM faq_entries WHERE id = ?",
+            (entry_id,),
+        ) as cur:
+            row = await cur.fetchone()
+        if row is None:
+            return None
+        section, published, render, articles, sources, verified = row
+        data: dict[str, Any] = {
+            "id": entry_id,
+            "section": section,
+            "published": bool(published),
+            "render": render,
+            "articles": json.loads(articles),
+            "sources": json.loads(sources),
+            "verified": verified,
+        }
+        async with self.conn.execute(
+            "SELECT lang, questions, answer FROM faq_translations WHERE entry_id = ?", (entry_id,)
+        ) as cur:
+            async for lang, questions, answer in cur:
+                data[lang] = {"questions": json.loads(questions), "answer": answer}
+        return FaqEntry.model_validate(data)
+
+    # --- review of unanswered and unsure questions -------------------------------------
+
+    async def asked_questions(self, limit: int = 5000) -> list[tuple[str, str, list[str]]]:
+        """The latest unanswered and unsure questions: (text, lang, entries offered)."""
+        async with self.conn.execute(
+            "SELECT text, lang, suggested FROM unanswered ORDER BY id DESC LIMIT ?", (limit,)
+        ) as cur:
+            return [(t, lang, json.loads(s) if s else []) async for t, lang, s in cur]
+
+    async def reviewed_keys(self) -> set[str]:
+        async with self.conn.execute("SELECT key FROM reviewed_questions") as cur:
+            return {row[0] async for row in cur}
+
+    async def mark_reviewed(self, key: str, outcome: str, by: int) -> bool:
+        """False when the question was already reviewed (a replayed button)."""
+        async with self.conn.execute(
+            "INSERT INTO reviewed_questions (key, outcome, reviewed_by, reviewed_at) "
+            "VALUES (?, ?, ?, ?) ON CONFLICT(key) DO NOTHING RETURNING key",
+            (key, outcome, by, _now()),
+        ) as cur:
+            return await cur.fetchone() is not None
 
     # --- editors (admins come from ADMIN_IDS, not the store) ------------------------------
 
