@@ -7,11 +7,13 @@ import json
 import sqlite3
 from datetime import date
 from html import escape
+from typing import Any
 
 import pytest
 from aiogram import Bot, Dispatcher, Router
 from aiogram.filters import Command
 from aiogram.methods import AnswerCallbackQuery
+from aiogram.types import MessageEntity
 from conftest import TODAY, ChatDriver, buttons, make_dispatcher, only_text, texts, translated
 
 from bot.config import Settings
@@ -109,8 +111,14 @@ async def expect_refused(user: ChatDriver, lang: str) -> None:
 async def test_a_non_operator_gets_nothing(dp, bot, session, db: Database, lang):
     assert operator_commands() == {"admin", "editors", "cancel"}
     await db.set_editor(EDITOR, ADMIN, granted=True)
+    await db.record_unanswered("How do I vote by post?", lang)
+    before = await db.load_content()
     await expect_refused(person(dp, bot, session, 4242, lang), lang)
     assert await db.editor_ids() == [EDITOR]  # the forged revoke did nothing
+    # Nor did the forged edits, verifications, unpublishing, reverts or dismissals.
+    assert await db.load_content() == before
+    assert await db.reviewed_keys() == set()
+    assert [row for row in await db.entry_history(ENTRY) if row.actor is not None] == []
 
 
 @pytest.mark.parametrize("lang", LANGS)
@@ -273,11 +281,11 @@ async def open_entry(admin: ChatDriver, entry_id: str = ENTRY) -> list[str]:
     return texts(await admin.send(entry_id))
 
 
-async def edit_answer(admin: ChatDriver, lang: str, text: str) -> list[str]:
+async def edit_answer(admin: ChatDriver, lang: str, text: str, **fields: Any) -> list[str]:
     await open_entry(admin)
     await admin.press_button(OpCb(action="edit", arg=ENTRY).pack())
     await admin.press_button(OpCb(action="edit_lang", arg=lang).pack())
-    return texts(await admin.send(text))
+    return texts(await admin.send(text, **fields))
 
 
 @pytest.mark.parametrize("lang", LANGS)
@@ -515,3 +523,40 @@ async def test_review_adds_a_question_as_a_phrasing(dp, bot, session, settings, 
     assert dp["library"].search(asked).entry_id == ENTRY
     assert translated("There are no questions to review.", lang) == admin.last_message().text
     assert acks(await admin.press(add, admin.last_message())) == [translated(OUT_OF_DATE, lang)]
+
+
+async def test_text_formatted_in_the_app_becomes_the_same_tags(dp, bot, session, settings):
+    admin = person(dp, bot, session, ADMIN, "en")
+    entities = [
+        MessageEntity(type="bold", offset=0, length=4),
+        MessageEntity(type="text_link", offset=8, length=4, url="https://www.election.gov.kz"),
+    ]
+    _note, preview = await edit_answer(admin, "en", "Vote at home & here", entities=entities)
+    typed = '<b>Vote</b> at <a href="https://www.election.gov.kz">home</a> &amp; here'
+    assert preview.startswith(typed + "\n\n")
+    await admin.press_button(OpCb(action="save").pack())
+    assert stored_answer(settings, ENTRY, "en") == typed.encode()
+
+
+@pytest.mark.parametrize("lang", LANGS)
+async def test_an_editor_edits_and_a_revoked_editor_cannot_save(dp, bot, session, db, lang):
+    await db.set_editor(EDITOR, ADMIN, granted=True)
+    editor = person(dp, bot, session, EDITOR, lang)
+    await editor.send("/admin")
+    await editor.press_button(OpCb(action="find").pack())
+    await editor.send(ENTRY)
+    # Verified on TODAY already: the editor reaches the button, which has nothing to change.
+    assert acks(await editor.press_button(OpCb(action="verify", arg=ENTRY).pack())) == [
+        translated("Nothing to change: the entry already is so.", lang)
+    ]
+
+    before = entry_of(dp)
+    await edit_answer(editor, lang, "<i>A new answer</i>")
+    save = OpCb(action="save").pack()
+    preview = editor.last_message()
+    assert save in [b.callback_data for b in buttons(preview.reply_markup)]
+    await db.set_editor(EDITOR, ADMIN, granted=False)
+    # The preview's Save button, pressed after the role is gone, is an out-of-date button.
+    assert acks(await editor.press(save, preview)) == [translated(OUT_OF_DATE, lang)]
+    assert entry_of(dp) == before
+    assert [row for row in await db.entry_history(ENTRY) if row.actor is not None] == []

@@ -323,6 +323,20 @@ async def edit_lang_button(callback: CallbackQuery, callback_data: OpCb, state: 
         await callback.message.answer(f"{current}\n<pre>{source}</pre>")
 
 
+FORMATTING = frozenset(
+    {"bold", "italic", "underline", "strikethrough", "code", "pre", "text_link", "blockquote"}
+)
+
+
+def typed_html(message: Message) -> str:
+    """The answer as Telegram HTML. Text formatted in the Telegram app (bold, a link on a word)
+    arrives as entities, and becomes the same tags; text without formatting is taken as typed,
+    so tags written by hand (<b>...</b>) stay tags."""
+    if any(e.type in FORMATTING for e in message.entities or ()):
+        return message.html_text
+    return message.text or ""
+
+
 async def answer_typed(
     message: Message,
     state: FSMContext,
@@ -334,7 +348,7 @@ async def answer_typed(
     entry = FaqEntry.model_validate_json(data["entry"])
     lang = data["lang"]
     try:
-        new = editing.with_answer(entry, lang, message.text or "")
+        new = editing.with_answer(entry, lang, typed_html(message))
         editing.check_in(library.content, new)
     except EditRefused as refused:
         await message.answer(
