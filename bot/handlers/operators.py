@@ -313,8 +313,9 @@ async def edit_lang_button(callback: CallbackQuery, callback_data: OpCb, state: 
     await state.set_state(EditSteps.text)
     tags = escape(" ".join(f"<{tag}>" for tag in sorted(ALLOWED_TAGS)))
     prompt = _(
-        "Send the new answer in {language} as Telegram HTML (allowed tags: {tags}). "
-        "The sources and the verified date are added below it as now. /cancel stops."
+        "Send the new answer in {language}, formatted in the Telegram app or written as "
+        "Telegram HTML (allowed tags: {tags}). The sources and the verified date are added "
+        "below it as now. /cancel stops."
     ).format(language=LANGUAGE_NAMES[lang], tags=tags)
     await show(callback, prompt)
     source = escape(entry.text(lang).answer)
