@@ -753,33 +753,7 @@ class Database:
         return int(row[0]) if row else 0
 
     async def load_content(self) -> Content:
-        translations: dict[str, dict[str, Any]] = {}
-        async with self.conn.execute(
-            "SELECT entry_id, lang, questions, answer FROM faq_translations"
-        ) as cur:
-            async for entry_id, lang, questions, answer in cur:
-                translations.setdefault(entry_id, {})[lang] = {
-                    "questions": json.loads(questions),
-                    "answer": answer,
-                }
-        faq = []
-        async with self.conn.execute(
-            "SELECT id, section, published, render, articles, sources, verified "
-            "FROM faq_entries ORDER BY position, id"
-        ) as cur:
-            async for row in cur:
-                entry_id, section, published, render, articles, sources, verified = row
-                data: dict[str, Any] = {
-                    "id": entry_id,
-                    "section": section,
-                    "published": bool(published),
-                    "render": render,
-                    "articles": json.loads(articles),
-                    "sources": json.loads(sources),
-                    "verified": verified,
-                    **translations.get(entry_id, {}),
-                }
-                faq.append(FaqEntry.model_validate(data))
+        faq = await self._faq()
         records: dict[str, list[Any]] = {}
         for field, (kind, model, _) in RECORD_KINDS.items():
             async with self.conn.execute(
@@ -926,30 +900,41 @@ class Database:
         return True
 
     async def _entry(self, entry_id: str) -> FaqEntry | None:
+        found = await self._faq(entry_id)
+        return found[0] if found else None
+
+    async def _faq(self, entry_id: str | None = None) -> list[FaqEntry]:
+        """Every FAQ entry in order, or the one with `entry_id`."""
+        where, params = ("WHERE entry_id = ?", (entry_id,)) if entry_id else ("", ())
+        translations: dict[str, dict[str, Any]] = {}
         async with self.conn.execute(
-            "SELECT section, published, render, articles, sources, verified "
-            "FROM faq_entries WHERE id = ?",
-            (entry_id,),
+            f"SELECT entry_id, lang, questions, answer FROM faq_translations {where}", params
         ) as cur:
-            row = await cur.fetchone()
-        if row is None:
-            return None
-        section, published, render, articles, sources, verified = row
-        data: dict[str, Any] = {
-            "id": entry_id,
-            "section": section,
-            "published": bool(published),
-            "render": render,
-            "articles": json.loads(articles),
-            "sources": json.loads(sources),
-            "verified": verified,
-        }
+            async for key, lang, questions, answer in cur:
+                translations.setdefault(key, {})[lang] = {
+                    "questions": json.loads(questions),
+                    "answer": answer,
+                }
+        faq = []
         async with self.conn.execute(
-            "SELECT lang, questions, answer FROM faq_translations WHERE entry_id = ?", (entry_id,)
+            "SELECT id, section, published, render, articles, sources, verified FROM faq_entries "
+            f"{where.replace('entry_id', 'id')} ORDER BY position, id",
+            params,
         ) as cur:
-            async for lang, questions, answer in cur:
-                data[lang] = {"questions": json.loads(questions), "answer": answer}
-        return FaqEntry.model_validate(data)
+            async for row in cur:
+                key, section, published, render, articles, sources, verified = row
+                data: dict[str, Any] = {
+                    "id": key,
+                    "section": section,
+                    "published": bool(published),
+                    "render": render,
+                    "articles": json.loads(articles),
+                    "sources": json.loads(sources),
+                    "verified": verified,
+                    **translations.get(key, {}),
+                }
+                faq.append(FaqEntry.model_validate(data))
+        return faq
 
     # --- review of unanswered and unsure questions -------------------------------------
 
