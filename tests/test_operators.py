@@ -560,3 +560,24 @@ async def test_an_editor_edits_and_a_revoked_editor_cannot_save(dp, bot, session
     assert acks(await editor.press(save, preview)) == [translated(OUT_OF_DATE, lang)]
     assert entry_of(dp) == before
     assert [row for row in await db.entry_history(ENTRY) if row.actor is not None] == []
+
+
+async def test_an_edit_in_progress_survives_a_restart(settings: Settings, bot, session):
+    first = make_dispatcher(settings)
+    await first.emit_startup(bot=bot, **first.workflow_data)
+    admin = person(first, bot, session, ADMIN, "kk")
+    await open_entry(admin)
+    await admin.press_button(OpCb(action="edit", arg=ENTRY).pack())
+    await admin.press_button(OpCb(action="edit_lang", arg="en").pack())
+    await first.emit_shutdown(bot=bot, **first.workflow_data)
+
+    second = make_dispatcher(settings)
+    await second.emit_startup(bot=bot, **second.workflow_data)
+    try:
+        admin = person(second, bot, session, ADMIN, "kk")
+        _note, preview = texts(await admin.send("<u>After the restart</u>"))
+        assert preview.startswith("<u>After the restart</u>\n\n")
+        await admin.press_button(OpCb(action="save").pack())
+        assert stored_answer(settings, ENTRY, "en") == b"<u>After the restart</u>"
+    finally:
+        await second.emit_shutdown(bot=bot, **second.workflow_data)
