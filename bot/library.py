@@ -6,11 +6,12 @@ SQLite, on the hot path. One object per process, kept in the Dispatcher's workfl
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import pickle
 from collections import OrderedDict
-from functools import cache
+from functools import cache, lru_cache
 from importlib.metadata import version
 from pathlib import Path
 
@@ -45,7 +46,8 @@ class Library:
         key = fingerprint(content)
         built = _unpickled(await db.built_index(key))
         if built is None:
-            built = _built(content, key)
+            # In a thread: the bot keeps answering others while an operator's edit retrains.
+            built = await asyncio.to_thread(_built, content, key)
             await db.store_built_index(key, pickle.dumps(built, protocol=pickle.HIGHEST_PROTOCOL))
         _remember(key, built)
         self.use(content, built)
@@ -113,14 +115,21 @@ def _built(content: Content, key: str | None = None) -> Built:
     built = _BUILT.get(key)
     if built is None:
         built = (
-            Matcher(
-                Library.documents(content),
-                (SearchDoc(i.id, tuple(i.examples())) for i in content.intents),
+            _trained(
+                tuple(Library.documents(content)),
+                tuple(SearchDoc(i.id, tuple(i.examples())) for i in content.intents),
             ),
             StationIndex(content),
         )
         _remember(key, built)
     return built
+
+
+@lru_cache(maxsize=_KEEP)
+def _trained(docs: tuple[SearchDoc, ...], intents: tuple[SearchDoc, ...]) -> Matcher:
+    """The same phrasings train the same model: an edit of an answer alone changes the content
+    but reuses the matcher instead of a second of training."""
+    return Matcher(docs, intents)
 
 
 def fingerprint(content: Content) -> str:

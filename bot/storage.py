@@ -163,7 +163,17 @@ MIGRATIONS: tuple[str, ...] = (
         data        TEXT NOT NULL DEFAULT '{}'
     )
     """,
-    # 7: indexes built from the content (the trained matcher, the place names), stored so a
+    # 7: unanswered questions an operator has dealt with, by their normalised text, so the same
+    # question asked again later does not come back to the review.
+    """
+    CREATE TABLE reviewed_questions (
+        key         TEXT PRIMARY KEY,             -- bot.operators.review.normalise(text)
+        outcome     TEXT NOT NULL,                -- dismissed, or phrasing:<entry id>
+        reviewed_by INTEGER NOT NULL,
+        reviewed_at TEXT NOT NULL
+    )
+    """,
+    # 8: indexes built from the content (the trained matcher, the place names), stored so a
     # start on unchanged content and code loads them instead of rebuilding them (seconds).
     """
     CREATE TABLE built_indexes (
@@ -766,33 +776,7 @@ class Database:
         return int(row[0]) if row else 0
 
     async def load_content(self) -> Content:
-        translations: dict[str, dict[str, Any]] = {}
-        async with self.conn.execute(
-            "SELECT entry_id, lang, questions, answer FROM faq_translations"
-        ) as cur:
-            async for entry_id, lang, questions, answer in cur:
-                translations.setdefault(entry_id, {})[lang] = {
-                    "questions": json.loads(questions),
-                    "answer": answer,
-                }
-        faq = []
-        async with self.conn.execute(
-            "SELECT id, section, published, render, articles, sources, verified "
-            "FROM faq_entries ORDER BY position, id"
-        ) as cur:
-            async for row in cur:
-                entry_id, section, published, render, articles, sources, verified = row
-                data: dict[str, Any] = {
-                    "id": entry_id,
-                    "section": section,
-                    "published": bool(published),
-                    "render": render,
-                    "articles": json.loads(articles),
-                    "sources": json.loads(sources),
-                    "verified": verified,
-                    **translations.get(entry_id, {}),
-                }
-                faq.append(FaqEntry.model_validate(data))
+        faq = await self._faq()
         records: dict[str, list[Any]] = {}
         for field, (kind, model, _) in RECORD_KINDS.items():
             async with self.conn.execute(
@@ -897,6 +881,105 @@ class Database:
             (kind, record_id, kind, record_id),
         ) as cur:
             return [AuditRow(*row) for row in await cur.fetchall()]
+
+    async def entry_history(self, entry_id: str, limit: int = 5) -> list[AuditRow]:
+        """An FAQ entry's latest changes, newest first."""
+        async with self.conn.execute(
+            "SELECT id, at, actor, action, kind, record_id, before, after FROM audit_log "
+            "WHERE kind = 'faq' AND record_id = ? ORDER BY id DESC LIMIT ?",
+            (entry_id, limit),
+        ) as cur:
+            return [AuditRow(*row) for row in await cur.fetchall()]
+
+    async def audit_row(self, row_id: int) -> AuditRow | None:
+        async with self.conn.execute(
+            "SELECT id, at, actor, action, kind, record_id, before, after FROM audit_log "
+            "WHERE id = ?",
+            (row_id,),
+        ) as cur:
+            row = await cur.fetchone()
+        return AuditRow(*row) if row else None
+
+    # --- operators' edits of one FAQ entry ------------------------------------------------
+
+    async def update_entry(self, entry: FaqEntry, *, expect: str, actor: int, action: str) -> bool:
+        """Replaces a stored entry (keeping its place) and logs the change, in one transaction.
+        `expect` is the entry's JSON document the operator saw: when the store no longer holds
+        exactly that (another edit or an import came first), nothing is written and the answer
+        is False."""
+        now = _now()
+        async with self.transaction():
+            current = await self._entry(entry.id)
+            if current is None or current.model_dump_json() != expect:
+                return False
+            async with self.conn.execute(
+                "SELECT position FROM faq_entries WHERE id = ?", (entry.id,)
+            ) as cur:
+                (position,) = await cur.fetchone() or (0,)
+            await self._upsert_entry(entry, position, now)
+            after = entry.model_dump_json()
+            await self._log(actor, action, Change("faq", entry.id, expect, after), now)
+            await self._bump_version()
+        return True
+
+    async def _entry(self, entry_id: str) -> FaqEntry | None:
+        found = await self._faq(entry_id)
+        return found[0] if found else None
+
+    async def _faq(self, entry_id: str | None = None) -> list[FaqEntry]:
+        """Every FAQ entry in order, or the one with `entry_id`."""
+        where, params = ("WHERE entry_id = ?", (entry_id,)) if entry_id else ("", ())
+        translations: dict[str, dict[str, Any]] = {}
+        async with self.conn.execute(
+            f"SELECT entry_id, lang, questions, answer FROM faq_translations {where}", params
+        ) as cur:
+            async for key, lang, questions, answer in cur:
+                translations.setdefault(key, {})[lang] = {
+                    "questions": json.loads(questions),
+                    "answer": answer,
+                }
+        faq = []
+        async with self.conn.execute(
+            "SELECT id, section, published, render, articles, sources, verified FROM faq_entries "
+            f"{where.replace('entry_id', 'id')} ORDER BY position, id",
+            params,
+        ) as cur:
+            async for row in cur:
+                key, section, published, render, articles, sources, verified = row
+                data: dict[str, Any] = {
+                    "id": key,
+                    "section": section,
+                    "published": bool(published),
+                    "render": render,
+                    "articles": json.loads(articles),
+                    "sources": json.loads(sources),
+                    "verified": verified,
+                    **translations.get(key, {}),
+                }
+                faq.append(FaqEntry.model_validate(data))
+        return faq
+
+    # --- review of unanswered and unsure questions -------------------------------------
+
+    async def asked_questions(self, limit: int = 5000) -> list[tuple[str, str, list[str]]]:
+        """The latest unanswered and unsure questions: (text, lang, entries offered)."""
+        async with self.conn.execute(
+            "SELECT text, lang, suggested FROM unanswered ORDER BY id DESC LIMIT ?", (limit,)
+        ) as cur:
+            return [(t, lang, json.loads(s) if s else []) async for t, lang, s in cur]
+
+    async def reviewed_keys(self) -> set[str]:
+        async with self.conn.execute("SELECT key FROM reviewed_questions") as cur:
+            return {row[0] async for row in cur}
+
+    async def mark_reviewed(self, key: str, outcome: str, by: int) -> bool:
+        """False when the question was already reviewed (a replayed button)."""
+        async with self.conn.execute(
+            "INSERT INTO reviewed_questions (key, outcome, reviewed_by, reviewed_at) "
+            "VALUES (?, ?, ?, ?) ON CONFLICT(key) DO NOTHING RETURNING key",
+            (key, outcome, by, _now()),
+        ) as cur:
+            return await cur.fetchone() is not None
 
     # --- editors (admins come from ADMIN_IDS, not the store) ------------------------------
 

@@ -3,17 +3,26 @@ the SQLite file across a restart."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
+from datetime import date
+from html import escape
+from typing import Any
 
 import pytest
 from aiogram import Bot, Dispatcher, Router
 from aiogram.filters import Command
 from aiogram.methods import AnswerCallbackQuery
-from conftest import ChatDriver, buttons, make_dispatcher, only_text, texts, translated
+from aiogram.types import MessageEntity
+from conftest import TODAY, ChatDriver, buttons, make_dispatcher, only_text, texts, translated
 
 from bot.config import Settings
+from bot.content.models import FaqEntry
 from bot.handlers import operators
 from bot.keyboards import OpCb
+from bot.library import Library
+from bot.operators.review import group_id, normalise
+from bot.render import render_answer
 from bot.storage import Database
 from bot.terminal import LocalSession, UpdateFactory
 
@@ -22,6 +31,7 @@ EDITOR = 777
 LANGS = ["kk", "ru", "en"]
 UNKNOWN_COMMAND = "I don't know that command. Type /help to see what I can do."
 OUT_OF_DATE = "This button is out of date."
+ENTRY = "parliament.kurultai_election"  # a plain entry (its answer is all text, no render)
 # Every operator button, and forged variants of them: none may do anything for a non-operator.
 CALLBACKS = [
     OpCb(action="menu").pack(),
@@ -32,6 +42,21 @@ CALLBACKS = [
     OpCb(action="no-such-action").pack(),
     "op:revoke",
     "op",
+    OpCb(action="find").pack(),
+    OpCb(action="entry", arg=ENTRY).pack(),
+    OpCb(action="edit", arg=ENTRY).pack(),
+    OpCb(action="edit_lang", arg="en").pack(),
+    OpCb(action="save").pack(),
+    OpCb(action="edit_cancel").pack(),
+    OpCb(action="verify", arg=ENTRY).pack(),
+    OpCb(action="publish", arg=f"{ENTRY}~0").pack(),
+    OpCb(action="publish", arg="no.such_entry~0").pack(),
+    OpCb(action="history", arg=ENTRY).pack(),
+    OpCb(action="revert", arg="1").pack(),
+    OpCb(action="review").pack(),
+    OpCb(action="rv_group", arg=group_id("how do i vote by post")).pack(),
+    OpCb(action="rv_add", arg=f"{group_id('how do i vote by post')}~{ENTRY}").pack(),
+    OpCb(action="rv_dismiss", arg=group_id("how do i vote by post")).pack(),
 ]
 
 
@@ -86,8 +111,14 @@ async def expect_refused(user: ChatDriver, lang: str) -> None:
 async def test_a_non_operator_gets_nothing(dp, bot, session, db: Database, lang):
     assert operator_commands() == {"admin", "editors", "cancel"}
     await db.set_editor(EDITOR, ADMIN, granted=True)
+    await db.record_unanswered("How do I vote by post?", lang)
+    before = await db.load_content()
     await expect_refused(person(dp, bot, session, 4242, lang), lang)
     assert await db.editor_ids() == [EDITOR]  # the forged revoke did nothing
+    # Nor did the forged edits, verifications, unpublishing, reverts or dismissals.
+    assert await db.load_content() == before
+    assert await db.reviewed_keys() == set()
+    assert [row for row in await db.entry_history(ENTRY) if row.actor is not None] == []
 
 
 @pytest.mark.parametrize("lang", LANGS)
@@ -205,3 +236,348 @@ async def test_cancel_leaves_every_step(dp, bot, session, db: Database, lang, st
     assert texts(await admin.send("/cancel"))[0].startswith(
         translated("There was nothing to cancel.", lang)
     )
+
+
+# --- find, edit, revert, review ------------------------------------------------------------
+
+
+def faq_audit(settings: Settings) -> list[tuple]:
+    with sqlite3.connect(settings.database_path) as conn:
+        return conn.execute(
+            "SELECT id, actor, action, record_id, before, after FROM audit_log "
+            "WHERE kind = 'faq' AND actor IS NOT NULL ORDER BY id"
+        ).fetchall()
+
+
+def stored_answer(settings: Settings, entry_id: str, lang: str) -> bytes:
+    with sqlite3.connect(settings.database_path) as conn:
+        conn.text_factory = bytes
+        [(answer,)] = conn.execute(
+            "SELECT answer FROM faq_translations WHERE entry_id = ? AND lang = ?",
+            (entry_id, lang),
+        ).fetchall()
+    return answer  # type: ignore[no-any-return]
+
+
+def entry_of(dp: Dispatcher, entry_id: str = ENTRY) -> FaqEntry:
+    library: Library = dp["library"]
+    entry = library.content.entry(entry_id)
+    assert entry is not None
+    return entry
+
+
+def user_question(dp: Dispatcher, lang: str, entry_id: str = ENTRY) -> str:
+    """A phrasing of the entry that the users' search answers with it."""
+    library: Library = dp["library"]
+    for question in entry_of(dp, entry_id).text(lang).questions:
+        if library.search(question).entry_id == entry_id:
+            return question
+    raise AssertionError(f"no phrasing of {entry_id} in {lang} is answered with it")
+
+
+async def open_entry(admin: ChatDriver, entry_id: str = ENTRY) -> list[str]:
+    await admin.send("/admin")
+    await admin.press_button(OpCb(action="find").pack())
+    return texts(await admin.send(entry_id))
+
+
+async def edit_answer(admin: ChatDriver, lang: str, text: str, **fields: Any) -> list[str]:
+    await open_entry(admin)
+    await admin.press_button(OpCb(action="edit", arg=ENTRY).pack())
+    await admin.press_button(OpCb(action="edit_lang", arg=lang).pack())
+    return texts(await admin.send(text, **fields))
+
+
+@pytest.mark.parametrize("lang", LANGS)
+async def test_find_an_entry_by_id_and_by_a_question(dp, bot, session, lang):
+    admin = person(dp, bot, session, ADMIN, lang)
+    entry = entry_of(dp)
+    shown = await open_entry(admin)
+    assert len(shown) == 4  # one message per language, then sources and verified date
+    for text, code in zip(shown, LOCALES_ORDER, strict=False):
+        assert entry.text(code).questions[0].replace("&", "&amp;") in text
+        assert entry.text(code).answer in text
+    assert "kurultai" in shown[3] or entry.sources[0] in shown[3] or "<a href=" in shown[3]
+    assert translated("Verified on {date}", lang).split("{")[0] in shown[3]
+
+    # A question typed as a user would: the entry the users' search picks is offered first.
+    question = user_question(dp, lang)
+    await admin.send("/admin")
+    await admin.press_button(OpCb(action="find").pack())
+    await admin.send(question)
+    first = buttons(admin.last_message().reply_markup)[0]
+    assert first.callback_data == OpCb(action="entry", arg=ENTRY).pack()
+    assert len(texts(await admin.press_button(first.callback_data))) == 4
+
+
+LOCALES_ORDER = ["kk", "ru", "en"]
+
+
+@pytest.mark.parametrize("lang", LANGS)
+async def test_an_edit_is_previewed_saved_and_answered_at_once(dp, bot, session, settings, lang):
+    admin = person(dp, bot, session, ADMIN, "en")
+    user = person(dp, bot, session, 4242, lang)
+    question = user_question(dp, lang)
+    before = entry_of(dp)
+    new_text = f'<b>{lang}</b>: the corrected answer &amp; a <a href="https://example.org">link</a>'
+    sent = await edit_answer(admin, lang, new_text)
+    note, preview = sent
+    assert note.startswith("Preview")
+    library: Library = dp["library"]
+    with dp["i18n"].context(), dp["i18n"].use_locale(lang):
+        expected = render_answer(
+            library.content.model_copy(
+                update={"faq": [e for e in library.content.faq if e.id != ENTRY]}
+            ),
+            before.model_copy(
+                update={lang: before.text(lang).model_copy(update={"answer": new_text})}
+            ),
+            lang,
+            TODAY,
+        )
+    assert preview == expected
+    assert entry_of(dp) == before  # nothing is saved before Save
+    assert await dp.fsm.get_context(bot, ADMIN, ADMIN).get_state() == operators.EditSteps.confirm
+
+    requests = await admin.press_button(OpCb(action="save").pack())
+    assert acks(requests) == ["Saved. Users get it from now on."]
+    # The next question of another user gets the new text, without a restart.
+    assert only_text(await user.send(question)) == preview
+    assert stored_answer(settings, ENTRY, lang) == new_text.encode()
+    [(_, actor, action, record_id, old, new)] = faq_audit(settings)
+    assert (actor, action, record_id) == (ADMIN, "edit", ENTRY)
+    assert json.loads(old)[lang]["answer"] == before.text(lang).answer
+    assert json.loads(new)[lang]["answer"] == new_text
+    assert json.loads(old) | {lang: json.loads(new)[lang]} == json.loads(new)
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("<b>never closed", "<b> is never closed"),
+        ("<script>alert(1)</script>", "tag <script> is not allowed by Telegram"),
+        ("Tom & Jerry", "a bare '&' must be written &amp;"),
+        ("x" * 3501, "answer is 3501 characters, more than 3500"),
+    ],
+)
+async def test_an_invalid_edit_is_refused_and_changes_nothing(
+    dp, bot, session, settings, text, reason
+):
+    admin = person(dp, bot, session, ADMIN, "ru")
+    before = entry_of(dp)
+    stored = stored_answer(settings, ENTRY, "kk")
+    [refusal] = await edit_answer(admin, "kk", text)
+    expected = translated(
+        "Refused: {reason}. Nothing was changed. Send a corrected text, or /cancel.", "ru"
+    )
+    prefix, _, _ = expected.partition("{reason}")
+    assert refusal.startswith(prefix)
+    assert escape(reason, quote=False) in refusal
+    assert await dp.fsm.get_context(bot, ADMIN, ADMIN).get_state() == operators.EditSteps.text
+    # A Save button of no preview does nothing either.
+    assert acks(await admin.press(OpCb(action="save").pack(), admin.last_message())) == [
+        translated(OUT_OF_DATE, "ru")
+    ]
+    assert entry_of(dp) == before
+    assert stored_answer(settings, ENTRY, "kk") == stored
+    assert faq_audit(settings) == []
+
+
+async def test_cancel_button_leaves_the_edit(dp, bot, session, settings):
+    admin = person(dp, bot, session, ADMIN, "kk")
+    before = entry_of(dp)
+    await edit_answer(admin, "en", "<i>A draft</i>")
+    requests = await admin.press_button(OpCb(action="edit_cancel").pack())
+    assert acks(requests) == [translated("Cancelled.", "kk")]
+    assert await dp.fsm.get_context(bot, ADMIN, ADMIN).get_state() is None
+    assert entry_of(dp) == before
+    assert faq_audit(settings) == []
+
+
+async def test_revert_restores_the_earlier_text_byte_for_byte(dp, bot, session, settings, db):
+    admin = person(dp, bot, session, ADMIN, "en")
+    user = person(dp, bot, session, 4242, "ru")
+    question = user_question(dp, "ru")
+    original = stored_answer(settings, ENTRY, "ru")
+    original_doc = entry_of(dp).model_dump_json()
+    first_reply = only_text(await user.send(question))
+    await edit_answer(admin, "ru", "Новый текст")
+    await admin.press_button(OpCb(action="save").pack())
+    assert stored_answer(settings, ENTRY, "ru") == "Новый текст".encode()
+
+    [(row_id, *_)] = faq_audit(settings)
+    await admin.press_button(OpCb(action="history", arg=ENTRY).pack())
+    assert f"#{row_id}" in admin.last_message().text
+    assert "ru.answer" in admin.last_message().text
+    requests = await admin.press_button(OpCb(action="revert", arg=str(row_id)).pack())
+    assert acks(requests) == ["Saved. Users get it from now on."]
+    assert stored_answer(settings, ENTRY, "ru") == original
+    assert entry_of(dp).model_dump_json() == original_doc
+    assert only_text(await user.send(question)) == first_reply
+    audit = faq_audit(settings)
+    assert [(a[1], a[2]) for a in audit] == [(ADMIN, "edit"), (ADMIN, "revert")]
+    assert audit[1][5] == original_doc
+    # The same undo again changes nothing and logs nothing.
+    undo = OpCb(action="revert", arg=str(row_id)).pack()
+    requests = await admin.press(undo, admin.last_message())
+    assert acks(requests) == ["Nothing to change: the entry already is so."]
+    assert len(faq_audit(settings)) == 2
+    # An audit row of something else (an editor grant) is no FAQ change to revert.
+    await db.set_editor(EDITOR, ADMIN, granted=True)
+    with sqlite3.connect(settings.database_path) as conn:
+        (grant,) = conn.execute("SELECT MAX(id) FROM audit_log").fetchone()
+    requests = await admin.press(OpCb(action="revert", arg=str(grant)).pack(), admin.last_message())
+    assert acks(requests) == [OUT_OF_DATE]
+
+
+async def test_mark_verified_today_and_unpublish_then_publish(settings, bot, session):
+    later = date(2026, 12, 3)  # the content was verified on TODAY
+    dp = make_dispatcher(settings, today=later)
+    await dp.emit_startup(bot=bot, **dp.workflow_data)
+    try:
+        await verify_and_hide(dp, bot, session, settings, later)
+    finally:
+        await dp.emit_shutdown(bot=bot, **dp.workflow_data)
+
+
+async def verify_and_hide(dp, bot, session, settings, later: date) -> None:
+    admin = person(dp, bot, session, ADMIN, "en")
+    user = person(dp, bot, session, 4242, "en")
+    question = user_question(dp, "en")
+    await open_entry(admin)
+    assert entry_of(dp).verified != later
+    await admin.press_button(OpCb(action="verify", arg=ENTRY).pack())
+    assert entry_of(dp).verified == later
+    assert "December 3, 2026" in only_text(await user.send(question))
+    verify = OpCb(action="verify", arg=ENTRY).pack()
+    assert acks(await admin.press(verify, admin.last_message())) == [
+        "Nothing to change: the entry already is so."
+    ]
+
+    unpublish = OpCb(action="publish", arg=f"{ENTRY}~0").pack()
+    await admin.press_button(unpublish)
+    assert not entry_of(dp).published
+    assert "Hidden from users" in admin.last_message().text
+    assert dp["library"].search(question).entry_id != ENTRY
+    # Pressed again (an old button), it does not flip the entry back.
+    assert acks(await admin.press(unpublish, admin.last_message())) == [
+        "Nothing to change: the entry already is so."
+    ]
+    assert not entry_of(dp).published
+    # Hidden, not deleted: found by id, and published again.
+    assert len(await open_entry(admin)) == 4
+    await admin.press_button(OpCb(action="publish", arg=f"{ENTRY}~1").pack())
+    assert entry_of(dp).published
+    assert dp["library"].search(question).entry_id == ENTRY
+    assert [a[2] for a in faq_audit(settings)] == ["verify", "unpublish", "publish"]
+
+
+async def test_review_groups_questions_and_dismissed_ones_do_not_come_back(dp, bot, session, db):
+    for text, lang in [
+        ("How do I vote by post?", "en"),
+        ("how do i vote by post", "en"),
+        ("how do i vote by post", "en"),
+        ("HOW  do I vote, by post!!", "en"),
+        ("how do I vote by post", "kk"),
+        ("Қай жерде дауыс беремін?", "kk"),
+    ]:
+        await db.record_unanswered(text, lang)
+    admin = person(dp, bot, session, ADMIN, "en")
+    await admin.send("/admin")
+    await admin.press_button(OpCb(action="review").pack())
+    shown = buttons(admin.last_message().reply_markup)
+    labels = [b.text for b in shown]
+    assert labels[0] == "×5 en: how do i vote by post"
+    assert labels[1] == "×1 kk: Қай жерде дауыс беремін?"
+    assert normalise("HOW  do I vote, by post!!") == "how do i vote by post"
+
+    await admin.press_button(shown[0].callback_data)
+    text = admin.last_message().text
+    assert "Times asked: 5 (en 4, kk 1)." in text
+    dismiss = OpCb(action="rv_dismiss", arg=group_id("how do i vote by post")).pack()
+    assert acks(await admin.press_button(dismiss)) == ["Dismissed. It will not come back."]
+    assert buttons(admin.last_message().reply_markup)[0].text.startswith("×1 kk")
+    # Asked again in yet another way, it stays dismissed; the old button is out of date.
+    await db.record_unanswered("How do I vote by post???", "ru")
+    await admin.press(OpCb(action="review").pack(), admin.last_message())
+    assert not [b for b in buttons(admin.last_message().reply_markup) if "post" in b.text]
+    assert acks(await admin.press(dismiss, admin.last_message())) == [OUT_OF_DATE]
+
+
+@pytest.mark.parametrize("lang", LANGS)
+async def test_review_adds_a_question_as_a_phrasing(dp, bot, session, settings, db, lang):
+    question = user_question(dp, lang)
+    asked = question.upper() + " ???"
+    await db.record_unsure(asked, lang, [ENTRY])
+    admin = person(dp, bot, session, ADMIN, lang)
+    await admin.send("/admin")
+    await admin.press_button(OpCb(action="review").pack())
+    gid = group_id(normalise(asked))
+    await admin.press_button(OpCb(action="rv_group", arg=gid).pack())
+    add = OpCb(action="rv_add", arg=f"{gid}~{ENTRY}").pack()
+    assert acks(await admin.press_button(add)) == [
+        translated("Added as a phrasing of {entry_id}.", lang).format(entry_id=ENTRY)
+    ]
+    assert entry_of(dp).text(lang).questions[-1] == asked
+    assert [a[2] for a in faq_audit(settings)] == ["edit"]
+    assert dp["library"].search(asked).entry_id == ENTRY
+    assert translated("There are no questions to review.", lang) == admin.last_message().text
+    assert acks(await admin.press(add, admin.last_message())) == [translated(OUT_OF_DATE, lang)]
+
+
+async def test_text_formatted_in_the_app_becomes_the_same_tags(dp, bot, session, settings):
+    admin = person(dp, bot, session, ADMIN, "en")
+    entities = [
+        MessageEntity(type="bold", offset=0, length=4),
+        MessageEntity(type="text_link", offset=8, length=4, url="https://www.election.gov.kz"),
+    ]
+    _note, preview = await edit_answer(admin, "en", "Vote at home & here", entities=entities)
+    typed = '<b>Vote</b> at <a href="https://www.election.gov.kz">home</a> &amp; here'
+    assert preview.startswith(typed + "\n\n")
+    await admin.press_button(OpCb(action="save").pack())
+    assert stored_answer(settings, ENTRY, "en") == typed.encode()
+
+
+@pytest.mark.parametrize("lang", LANGS)
+async def test_an_editor_edits_and_a_revoked_editor_cannot_save(dp, bot, session, db, lang):
+    await db.set_editor(EDITOR, ADMIN, granted=True)
+    editor = person(dp, bot, session, EDITOR, lang)
+    await editor.send("/admin")
+    await editor.press_button(OpCb(action="find").pack())
+    await editor.send(ENTRY)
+    # Verified on TODAY already: the editor reaches the button, which has nothing to change.
+    assert acks(await editor.press_button(OpCb(action="verify", arg=ENTRY).pack())) == [
+        translated("Nothing to change: the entry already is so.", lang)
+    ]
+
+    before = entry_of(dp)
+    await edit_answer(editor, lang, "<i>A new answer</i>")
+    save = OpCb(action="save").pack()
+    preview = editor.last_message()
+    assert save in [b.callback_data for b in buttons(preview.reply_markup)]
+    await db.set_editor(EDITOR, ADMIN, granted=False)
+    # The preview's Save button, pressed after the role is gone, is an out-of-date button.
+    assert acks(await editor.press(save, preview)) == [translated(OUT_OF_DATE, lang)]
+    assert entry_of(dp) == before
+    assert [row for row in await db.entry_history(ENTRY) if row.actor is not None] == []
+
+
+async def test_an_edit_in_progress_survives_a_restart(settings: Settings, bot, session):
+    first = make_dispatcher(settings)
+    await first.emit_startup(bot=bot, **first.workflow_data)
+    admin = person(first, bot, session, ADMIN, "kk")
+    await open_entry(admin)
+    await admin.press_button(OpCb(action="edit", arg=ENTRY).pack())
+    await admin.press_button(OpCb(action="edit_lang", arg="en").pack())
+    await first.emit_shutdown(bot=bot, **first.workflow_data)
+
+    second = make_dispatcher(settings)
+    await second.emit_startup(bot=bot, **second.workflow_data)
+    try:
+        admin = person(second, bot, session, ADMIN, "kk")
+        _note, preview = texts(await admin.send("<u>After the restart</u>"))
+        assert preview.startswith("<u>After the restart</u>\n\n")
+        await admin.press_button(OpCb(action="save").pack())
+        assert stored_answer(settings, ENTRY, "en") == b"<u>After the restart</u>"
+    finally:
+        await second.emit_shutdown(bot=bot, **second.workflow_data)
