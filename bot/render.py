@@ -266,6 +266,11 @@ def answer_sources(content: Content, entry: FaqEntry, today: date) -> list[str]:
     return list(dict.fromkeys(sources))
 
 
+def more_sources(content: Content, entry: FaqEntry, today: date) -> str | None:
+    """The entry id for a "more sources" button when the answer shows only some sources."""
+    return entry.id if hides_sources(answer_sources(content, entry, today)) else None
+
+
 def render_answer(
     content: Content,
     entry: FaqEntry,
