@@ -112,9 +112,9 @@ def _hours_line(index: StationIndex, station: Station, lang: str, today: date) -
     ).format(window=_window(both.standard, lang), summer=_window(both.summer, lang))
 
 
-def _list_years(station: Station) -> str:
-    """The years of the reports a station's list rests on, "2015-2026"."""
-    years = sorted({int(y) for s in station.listed_in for y in re.findall(r"\b(\d{4})\b", s)})
+def _list_years(reports: Sequence[str]) -> str:
+    """The years of the reports a list of stations rests on, "2015-2026"."""
+    years = sorted({int(y) for s in reports for y in re.findall(r"\b(\d{4})\b", s)})
     if not years:
         return ""
     return str(years[0]) if years[0] == years[-1] else f"{years[0]}-{years[-1]}"
@@ -125,7 +125,7 @@ def _as_of(station: Station, figure: StationFigure) -> str:
     year = station.as_of.get(figure)
     if year is not None:
         return " " + _("(as of {year})").format(year=year)
-    years = _list_years(station)
+    years = _list_years(station.listed_in)
     if years:
         return " " + _("(sources of {years}, year unknown)").format(years=years)
     return ""
@@ -157,18 +157,16 @@ def _facts(station: Station) -> list[str]:
     return lines
 
 
-def _list_summary(station: Station) -> str:
-    return _("the list of stations in {n} reports of {years}").format(
-        n=len(station.listed_in), years=_list_years(station)
-    )
-
-
-def _card_sources(station: Station) -> str:
-    """The station's own sources, at most MAX_SOURCE_LINKS with the list counted as one."""
-    own = first_sources(station.sources)
+def _card_sources(stations: Sequence[Station]) -> str:
+    """The stations' own sources, at most MAX_SOURCE_LINKS with the list counted as one."""
+    own = first_sources([s for station in stations for s in station.sources])
     items = [source_link(s) for s in own]
-    if station.listed_in:
-        items = [*items[: MAX_SOURCE_LINKS - 1], _list_summary(station)]
+    reports = list(dict.fromkeys(s for station in stations for s in station.listed_in))
+    if reports:
+        summary = _("the list of stations in {n} reports of {years}").format(
+            n=len(reports), years=_list_years(reports)
+        )
+        items = [*items[: MAX_SOURCE_LINKS - 1], summary]
     return _("Sources: {sources}").format(sources=", ".join(items))
 
 
@@ -184,7 +182,7 @@ def station_card(
     lines.append("📝 " + _("Contact the station in advance to be put on its voter list."))
     if pin:
         lines.append("🗺 " + _("Map pin below: the city centre, not the station's building."))
-    return "\n".join(lines) + "\n\n" + _card_sources(station)
+    return "\n".join(lines) + "\n\n" + _card_sources([station])
 
 
 def station_more(index: StationIndex, station: Station, lang: str, today: date) -> str:
@@ -196,7 +194,7 @@ def station_more(index: StationIndex, station: Station, lang: str, today: date) 
                 "Figures marked with the years of their sources come from a list of stations "
                 "compiled from reports of {years}, which does not say which report names which "
                 "city: check the Foreign Ministry's list for the next vote."
-            ).format(years=_list_years(station))
+            ).format(years=_list_years(station.listed_in))
         )
     parts = ["\n".join(lines)]
     if station.sources:
@@ -264,7 +262,7 @@ def _brief(station: Station, lang: str) -> str:
     """One line of a country's list: the city, its number and mission."""
     details = []
     if station.number is not None:
-        details.append(_("No. {number}").format(number=station.number))
+        details.append(_("No. {number}").format(number=station.number) + _as_of(station, "number"))
     if station.mission == "embassy":
         details.append(_("embassy"))
     elif station.mission == "consulate":
@@ -286,7 +284,7 @@ def country_card(index: StationIndex, code: str, lang: str, today: date) -> str:
         "🕖 " + _("Voting hours: 07:00-20:00 local time."),
         "🪪 " + _("Bring a valid passport of a citizen of Kazakhstan."),
     ]
-    return "\n".join(lines)
+    return "\n".join(lines) + "\n\n" + _card_sources(stations)
 
 
 def _nearby_lines(nearby: list[Nearby], lang: str) -> list[str]:
