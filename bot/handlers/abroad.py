@@ -166,14 +166,10 @@ async def station(
 
 
 async def station_more(
-    callback: CallbackQuery,
-    callback_data: StationMoreCb,
-    library: Library,
-    i18n: I18n,
-    today: Callable[[], date],
+    callback: CallbackQuery, callback_data: StationMoreCb, library: Library, i18n: I18n
 ) -> None:
     lang = i18n.current_locale
-    reply = station_more_reply(library.stations, callback_data.station_id, lang, today())
+    reply = station_more_reply(library.stations, callback_data.station_id, lang)
     if reply is None:
         await acknowledge(callback, _("This button is out of date."))
         await _show_countries(callback, library, lang, 0)

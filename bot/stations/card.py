@@ -185,7 +185,7 @@ def station_card(
     return "\n".join(lines) + "\n\n" + _card_sources([station])
 
 
-def station_more(index: StationIndex, station: Station, lang: str, today: date) -> str:
+def station_more(index: StationIndex, station: Station, lang: str) -> str:
     """What the card leaves out: the notes, every source, the verified date."""
     lines = [f"<b>📍 {escape(_place_label(station, lang))}</b>", *_advice([station])]
     if station.listed_in and (station.number or station.address or station.email):

@@ -69,16 +69,14 @@ def station_reply(index: StationIndex, station_id: str, lang: str, today: date) 
     return Reply(text, InlineKeyboardMarkup(inline_keyboard=[more, back_row()]), pin)
 
 
-def station_more_reply(
-    index: StationIndex, station_id: str, lang: str, today: date
-) -> Reply | None:
+def station_more_reply(index: StationIndex, station_id: str, lang: str) -> Reply | None:
     """The rest of a card, with a way back to the card itself."""
     station = index.station(station_id)
     if station is None:
         return None
     card = [button("⬅️ " + station.city.get(lang), StationCb(station_id=station.id).pack())]
     return Reply(
-        station_more(index, station, lang, today),
+        station_more(index, station, lang),
         InlineKeyboardMarkup(inline_keyboard=[card, back_row()]),
     )
 
