@@ -46,6 +46,18 @@ class StationCb(CallbackData, prefix="station"):
     station_id: str
 
 
+class StationMoreCb(CallbackData, prefix="smore"):
+    """The rest of a station's card: all sources, the verified date, the notes."""
+
+    station_id: str
+
+
+class SourcesCb(CallbackData, prefix="src"):
+    """All the sources of an FAQ answer, whose message shows only the first few."""
+
+    entry_id: str
+
+
 class LocateCb(CallbackData, prefix="locate"):
     """Asks for the reply keyboard whose button shares the user's location."""
 
@@ -113,17 +125,23 @@ def entries_keyboard(items: list[tuple[str, str]], section: str, page: int) -> I
     return InlineKeyboardMarkup(inline_keyboard=[*rows, [menu_button()]])
 
 
-def entry_keyboard(section: str) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        inline_keyboard=[
+def entry_keyboard(section: str, more_sources: str | None = None) -> InlineKeyboardMarkup:
+    """Back to the section and the menu; `more_sources` is the id of an entry whose answer
+    shows only some of its sources, for a button that shows them all."""
+    rows = []
+    if more_sources is not None:
+        rows.append(
             [
                 InlineKeyboardButton(
-                    text="⬅️ " + _("Back"), callback_data=SectionCb(section=section).pack()
-                ),
-                menu_button(),
+                    text="📚 " + _("More sources"),
+                    callback_data=SourcesCb(entry_id=more_sources).pack(),
+                )
             ]
-        ]
+        )
+    back = InlineKeyboardButton(
+        text="⬅️ " + _("Back"), callback_data=SectionCb(section=section).pack()
     )
+    return InlineKeyboardMarkup(inline_keyboard=[*rows, [back, menu_button()]])
 
 
 def suggestions_keyboard(items: list[tuple[str, str]]) -> InlineKeyboardMarkup:

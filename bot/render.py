@@ -47,18 +47,50 @@ def percent(value: float, lang: str) -> str:
     return format_decimal(value, "#,##0.##", locale=lang) + "%"
 
 
+MAX_SOURCE_LINKS = 3  # what a phone shows under an answer; the rest is behind a button
+
+
+def _site(source: str) -> str:
+    if source.startswith(("http://", "https://")):
+        return urlsplit(source).netloc.removeprefix("www.").rstrip(".") or source
+    return source
+
+
 def source_link(source: str) -> str:
     if source.startswith(("http://", "https://")):
-        host = urlsplit(source).netloc.removeprefix("www.").rstrip(".")
-        return f'<a href="{escape(source, quote=True)}">{escape(host or source)}</a>'
+        return f'<a href="{escape(source, quote=True)}">{escape(_site(source))}</a>'
     return escape(source)
 
 
-def footer(sources: list[str], verified: date, lang: str) -> str:
-    links = ", ".join(dict.fromkeys(source_link(s) for s in sources))
+def first_sources(sources: list[str]) -> list[str]:
+    """What a compact sources line links: one source per site, at most MAX_SOURCE_LINKS."""
+    per_site: dict[str, str] = {}
+    for source in sources:
+        per_site.setdefault(_site(source), source)
+    return list(per_site.values())[:MAX_SOURCE_LINKS]
+
+
+def hides_sources(sources: list[str]) -> bool:
+    """Whether a compact sources line leaves some of these out."""
+    return len(first_sources(sources)) < len(set(sources))
+
+
+def sources_line(sources: list[str], *, compact: bool) -> str:
+    """The "Sources: ..." line; compact: the first few and how many more there are."""
+    unique = list(dict.fromkeys(sources))
+    shown = first_sources(unique) if compact else unique
+    links = ", ".join(dict.fromkeys(source_link(s) for s in shown))
+    line = _("Sources: {sources}").format(sources=links)
+    rest = len(unique) - len(shown)
+    if rest:
+        line += " " + _("and {n} more", "and {n} more", rest).format(n=rest)
+    return line
+
+
+def footer(sources: list[str], verified: date, lang: str, *, compact: bool = False) -> str:
     return (
         "\n\n"
-        + _("Sources: {sources}").format(sources=links)
+        + sources_line(sources, compact=compact)
         + "\n"
         + _("Verified on {date}").format(date=long_date(verified, lang))
     )
@@ -195,29 +227,64 @@ def party_list(content: Content, lang: str) -> str:
     return "\n".join(f"• {escape(p.name.get(lang))}" for p in parties_in_order(content, lang))
 
 
-def _built(content: Content, entry: FaqEntry, lang: str, today: date) -> tuple[str, list[str]]:
-    """The part of an answer built from structured data, and the sources it rests on."""
+def _built(content: Content, entry: FaqEntry, lang: str, today: date) -> str:
+    """The part of an answer built from structured data."""
     kind = entry.render or ""
     if kind == "next_vote":
-        sources = [s for v in outlook(content, today).votes for s in v.sources]
-        sources += [s for n in content.election_notes for s in n.sources]
-        return next_vote(content, lang, today), sources
+        return next_vote(content, lang, today)
     if kind == "vote_history":
-        return vote_history(content, lang), [s for v in content.votes for s in v.sources]
+        return vote_history(content, lang)
     if kind == "party_list":
-        return party_list(content, lang), [s for p in content.parties for s in p.sources]
+        return party_list(content, lang)
     if kind.startswith("party:"):
         party = content.party(kind.split(":", 1)[1])
         if party:
-            return party_card(party, lang), party.sources
-    return "", []
+            return party_card(party, lang)
+    return ""
+
+
+def _built_sources(content: Content, entry: FaqEntry, today: date) -> list[str]:
+    """The sources of the data `_built` shows."""
+    kind = entry.render or ""
+    if kind == "next_vote":
+        sources = [s for v in outlook(content, today).votes for s in v.sources]
+        return sources + [s for n in content.election_notes for s in n.sources]
+    if kind == "vote_history":
+        return [s for v in content.votes for s in v.sources]
+    if kind == "party_list":
+        return [s for p in content.parties for s in p.sources]
+    if kind.startswith("party:"):
+        party = content.party(kind.split(":", 1)[1])
+        if party:
+            return party.sources
+    return []
+
+
+def answer_sources(content: Content, entry: FaqEntry, today: date) -> list[str]:
+    """Every source an answer rests on: the entry's and those of the data it is built from."""
+    sources = [*entry.sources, *_built_sources(content, entry, today)]
+    return list(dict.fromkeys(sources))
+
+
+def more_sources(content: Content, entry: FaqEntry, today: date) -> str | None:
+    """The entry id for a "more sources" button when the answer shows only some sources."""
+    return entry.id if hides_sources(answer_sources(content, entry, today)) else None
 
 
 def render_answer(
-    content: Content, entry: FaqEntry, lang: str, today: date, *, with_footer: bool = True
+    content: Content,
+    entry: FaqEntry,
+    lang: str,
+    today: date,
+    *,
+    with_footer: bool = True,
+    all_sources: bool = False,
 ) -> str:
-    built, extra_sources = _built(content, entry, lang, today)
+    """The answer first, then its sources: at most MAX_SOURCE_LINKS of them unless
+    `all_sources` (the "more sources" button shows them all)."""
+    built = _built(content, entry, lang, today)
     body = "\n\n".join(part for part in (built, entry.text(lang).answer) if part)
     if not with_footer:
         return body
-    return body + footer([*entry.sources, *extra_sources], entry.verified, lang)
+    sources = answer_sources(content, entry, today)
+    return body + footer(sources, entry.verified, lang, compact=not all_sources)

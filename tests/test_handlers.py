@@ -27,6 +27,7 @@ from bot.config import Settings
 from bot.handlers.menu import help_text
 from bot.keyboards import PAGE_SIZE, LangCb
 from bot.library import Library
+from bot.render import MAX_SOURCE_LINKS, answer_sources, first_sources, source_link
 from bot.storage import Database
 from bot.terminal import LocalSession, local_bot
 
@@ -271,6 +272,52 @@ async def test_next_vote_uses_the_clock(chat, dp: Dispatcher):
         assert held[-1].title.get("en") in text
     assert "election.gov.kz" in text
     assert SOURCES_WORD["en"] in text
+
+
+@pytest.mark.parametrize("code", LOCALES)
+async def test_a_long_answer_shows_three_sources_and_a_button_for_the_rest(
+    chat, dp: Dispatcher, code
+):
+    content = library(dp).content
+    entry = library(dp).entry("voting.next")
+    assert entry is not None
+    every = answer_sources(content, entry, TODAY)
+    assert len(every) > MAX_SOURCE_LINKS  # the next-vote answer rests on many
+    user: ChatDriver = chat(code)
+    text = only_text(await user.press("faq:voting.next"))
+    # The answer first, then at most three links and how many more there are.
+    assert text.index("election.gov.kz") < text.index(SOURCES_WORD[code])
+    footer = text[text.index(SOURCES_WORD[code]) :]
+    assert footer.count("<a ") <= MAX_SOURCE_LINKS
+    rest = len(every) - len(first_sources(every))
+    assert I18N.gettext("and {n} more", "and {n} more", rest, locale=code).format(n=rest) in text
+    await user.press_button("src:voting.next")
+    full = user.last_message().text or ""
+    assert full.startswith(text.split("\n")[0])  # the same answer, now with every source
+    for source in every:
+        assert source_link(source) in full
+    assert not any(
+        b.callback_data == "src:voting.next" for b in buttons(user.last_message().reply_markup)
+    )
+
+
+async def test_a_short_answer_has_no_more_sources_button(chat, dp: Dispatcher):
+    content = library(dp).content
+    short = [e for e in content.published() if len(answer_sources(content, e, TODAY)) == 1]
+    assert short
+    user: ChatDriver = chat("en")
+    await user.press(f"faq:{short[0].id}")
+    markup = user.last_message().reply_markup
+    assert not any((b.callback_data or "").startswith("src:") for b in buttons(markup))
+
+
+@pytest.mark.parametrize("data", ["src:nope", "src:", "src", "src:voting.next:extra"])
+async def test_forged_sources_buttons_get_a_polite_reply(chat, data):
+    user: ChatDriver = chat("en")
+    requests = await user.press(data)
+    acks = [r.text for r in requests if isinstance(r, AnswerCallbackQuery)]
+    assert acks == [translated("This button is out of date.", "en")]
+    assert translated("Here is the current menu:", "en") in (user.last_message().text or "")
 
 
 async def test_next_vote_counts_down_to_an_announced_vote(settings: Settings, updates):

@@ -30,7 +30,7 @@ from bot.render import alphabetical_key as sort_key
 from bot.render import long_date
 from bot.stations.card import country_card, country_label, station_card
 from bot.stations.geo import City, country_reference, find_city
-from bot.stations.index import StationIndex, point_country, voting_window
+from bot.stations.index import StationIndex, point_country, seasons, voting_window
 from bot.terminal import UpdateFactory
 
 CONTENT = load_content(DATA_DIR)
@@ -302,8 +302,9 @@ def test_hours_use_the_next_vote_with_an_exact_date():
     hours = index.hours(tokyo, TODAY)
     assert hours is not None and hours.day == vote.date and hours.vote == vote
     with I18N.context(), I18N.use_locale("en"):
-        card = station_card(index, tokyo, "en", TODAY, pin=True)
-    assert "Test vote" in card and "03:00-16:00" in card and long_date(vote.date, "en") in card
+        text = station_card(index, tokyo, "en", TODAY, pin=True)
+    assert "Test vote" in text and "03:00-16:00" in text and long_date(vote.date, "en") in text
+    assert "Today" not in text
     # Without such a vote, today (the kurultai's day is not announced in our data).
     assert INDEX.voting_day(TODAY) == (TODAY, None)
 
@@ -311,46 +312,103 @@ def test_hours_use_the_next_vote_with_an_exact_date():
 # --- the card ------------------------------------------------------------------------------
 
 
+ONE_SCREEN = 1000  # characters of Telegram HTML a phone shows without scrolling
+
+
+def card(
+    station_id: str, lang: str = "en", today: date = TODAY, index: StationIndex = INDEX
+) -> str:
+    station = index.station(station_id)
+    assert station is not None
+    with I18N.context(), I18N.use_locale(lang):
+        return station_card(index, station, lang, today, pin=True)
+
+
 @pytest.mark.parametrize("lang", LOCALES)
 def test_card_of_moscow(lang):
     moscow = INDEX.station("moscow")
     assert moscow is not None
-    with I18N.context(), I18N.use_locale(lang):
-        card = station_card(INDEX, moscow, lang, date(2026, 3, 15), pin=True)
-    assert moscow.city.get(lang) in card
-    assert Locale.parse(lang).territories["RU"] in card
-    assert translated("Polling station No. {number}", lang).format(number=429) in card
-    assert "Chistoprudny bulvar 3A" in card and "referendum.moscow@mfa.kz" in card
-    assert translated("At the embassy", lang) in card
-    assert "09:00-22:00" in card and long_date(date(2026, 3, 15), lang) in card
-    assert translated("the station operated", lang) in card
-    assert translated(PIN_NOTE, lang) in card
-    assert translated("Where the address is not given", lang) not in card
-    assert "Sources" in translated("Sources: {sources}", "en")
+    text = card("moscow", lang, date(2026, 3, 15))
+    assert moscow.city.get(lang) in text
+    assert Locale.parse(lang).territories["RU"] in text
+    assert translated("Polling station No. {number}", lang).format(number=429) in text
+    as_of = translated("(as of {year})", lang).format(year=2026)
+    assert f"Chistoprudny bulvar 3A {as_of}" in text
+    assert f"referendum.moscow@mfa.kz {as_of}" in text
+    assert translated("At the embassy", lang) in text
+    assert "09:00-22:00" in text
+    assert translated("the station operated", lang) in text
+    assert translated(PIN_NOTE, lang) in text
+    assert translated("Bring a valid passport of a citizen of Kazakhstan.", lang) in text
+    assert "Today" not in text
 
 
 def test_card_without_an_address_sends_to_the_ministry_list():
-    tokyo = INDEX.station("tokyo")
-    assert tokyo is not None and tokyo.address is None
-    with I18N.context(), I18N.use_locale("en"):
-        card = station_card(INDEX, tokyo, "en", date(2026, 3, 15), pin=False)
-    assert "Address: not in our sources." in card
-    assert "check the Foreign Ministry's list of stations" in card
-    assert "03:00-16:00" in card and PIN_NOTE not in card
+    text = card("tokyo")
+    assert "Address: not in our sources; see the Foreign Ministry's list." in text
+    assert "03:00-16:00" in text
 
 
 @pytest.mark.parametrize("lang", LOCALES)
-def test_every_card_is_valid_telegram_html_under_the_limit(lang):
+def test_every_card_fits_one_screen(lang):
+    """Every station's card, the worst included, and every country's list."""
     with I18N.context(), I18N.use_locale(lang):
-        cards = [station_card(INDEX, s, lang, TODAY, pin=True) for s in INDEX.stations]
-        cards += [
-            country_card(INDEX, code, lang, TODAY)
+        cards = {s.id: station_card(INDEX, s, lang, TODAY, pin=True) for s in INDEX.stations}
+        cards |= {
+            code: country_card(INDEX, code, lang, TODAY)
             for code in INDEX.countries()
             if len(INDEX.stations_in(code)) > 1
-        ]
-    for card in cards:
-        assert len(card) < 4096
-        check_html(card)
+        }
+    assert len(cards) > len(INDEX.stations)
+    for key, text in cards.items():
+        assert len(text) < ONE_SCREEN, (key, len(text))
+        assert text.count("\n") < 16, key
+        assert text.count("<a ") <= 3, key  # sources once, at most three links
+        check_html(text)
+
+
+def test_a_station_cites_its_own_sources_and_dates_its_figures():
+    # Tokyo's own report, and the list of cities once, not its ten reports one by one.
+    tokyo = card("tokyo")
+    assert "first-kazakhstan-referendum-polling-station-abroad-to-open-in-tokyo" in tokyo
+    assert "lada.kz" in card("moscow") and "lada.kz" not in tokyo
+    assert "vestikavkaza" not in tokyo and "10 reports of 2015-2026" in tokyo
+    assert "suspends-11-overseas-polling-stations" in card("dubai")
+    zagreb = card("zagreb")
+    assert "gov.kz" in zagreb and "reports" not in zagreb  # not in the list of cities
+    # Izmir's number is dated by its source; Istanbul's comes from the list, year unknown.
+    assert "No. 512 (as of 2026)" in card("izmir")
+    assert "No. 255 (sources of 2015-2026, year unknown)" in card("istanbul")
+
+
+SUMMER = "while the local clock is on summer time"
+
+
+def test_summer_time_only_where_the_zone_changes_its_clock():
+    # No vote with a date: any voting day, both of Berlin's seasons.
+    berlin = card("berlin")
+    assert SUMMER in berlin
+    assert "11:00-00:00 (next day) Astana time, or 10:00-23:00" in berlin
+    # Istanbul and Astana keep one offset all year (tzdata): one window, no summer time.
+    istanbul = card("istanbul")
+    assert SUMMER not in istanbul and "09:00-22:00 Astana time." in istanbul
+    assert seasons("Europe/Istanbul", 2026) is None and seasons("Asia/Almaty", 2026) is None
+    both = seasons("Europe/Berlin", 2026)
+    assert both is not None and both.summer.start.hour == 10 and both.standard.start.hour == 11
+    for station in INDEX.stations:
+        assert ("Today" in card(station.id)) is False
+
+
+def test_a_dated_vote_gives_that_days_hours_without_a_summer_note():
+    title = L10n(kk="Сынақ", ru="Тест", en="Test vote")
+    vote = Vote(
+        id="test-2027", kind="referendum", date=date(2027, 1, 10), status="announced",
+        title=title, sources=["https://example.org"], verified=TODAY,
+    )  # fmt: skip
+    index = StationIndex(Content(**{**dict(CONTENT), "votes": [*CONTENT.votes, vote]}))
+    berlin = card("berlin", index=index)
+    assert "On voting day, January 10, 2027 (Test vote)" in berlin
+    assert SUMMER not in berlin
 
 
 def test_countries_sort_in_the_readers_alphabet():
@@ -409,11 +467,21 @@ async def test_press_a_country(chat, lang):
     [pin] = sent(requests, SendLocation)
     tokyo = find_city(1850147)
     assert tokyo is not None and (pin.latitude, pin.longitude) == (tokyo.latitude, tokyo.longitude)
-    # Several: all of them, and a button for each city's own card.
+    # Several: one line each, on one screen, and a button for each city's own card.
     requests = await user.press("country:TR")
     [text] = texts(requests)
-    for station in INDEX.stations_in("TR"):
-        assert station.city.get(lang) in text
+    assert len(text) < ONE_SCREEN
+    stations = INDEX.stations_in("TR")
+    for station in stations:
+        [line] = [li for li in text.splitlines() if station.city.get(lang) in li]
+        if station.number is not None:
+            assert str(station.number) in line
+    station_buttons = [
+        b.callback_data
+        for b in buttons(user.last_message().reply_markup)
+        if (b.callback_data or "").startswith("station:")
+    ]
+    assert sorted(station_buttons) == sorted(f"station:{s.id}" for s in stations)
     assert not sent(requests, SendLocation)
     requests = await user.press_button("station:istanbul")
     assert INDEX.station("istanbul").city.get(lang) in texts(requests)[0]  # type: ignore[union-attr]
@@ -508,7 +576,32 @@ async def test_share_a_location(chat, lang):
 
 
 @pytest.mark.parametrize("lang", LOCALES)
-@pytest.mark.parametrize("data", ["country:XX", "country:KZ", "station:nope", "countries:x"])
+async def test_the_more_button_shows_the_rest_of_a_card(chat, lang):
+    user: ChatDriver = chat(lang)
+    await user.press("station:moscow")
+    card_text = user.last_message().text or ""
+    assert "vestikavkaza" not in card_text
+    requests = await user.press_button("smore:moscow")
+    [text] = texts(requests)
+    assert not sent(requests, SendLocation)  # the pin is already under the card
+    # Every source: the station's own, the list's reports, those of the hours and documents.
+    for source in INDEX.station("moscow").listed_in:  # type: ignore[union-attr]
+        assert source in text
+    assert "lada.kz" in text and "tengrinews" in text
+    verified = long_date(INDEX.station("moscow").verified, lang)  # type: ignore[union-attr]
+    assert translated("Verified on {date}", lang).format(date=verified) in text
+    assert len(text) < 4096
+    check_html(text)
+    # And back to the card.
+    await user.press_button("station:moscow")
+    assert user.last_message().text == card_text
+
+
+@pytest.mark.parametrize("lang", LOCALES)
+@pytest.mark.parametrize(
+    "data",
+    ["country:XX", "country:KZ", "station:nope", "countries:x", "smore:nope", "smore:", "smore"],
+)
 async def test_forged_buttons_are_out_of_date(chat, lang, data):
     user: ChatDriver = chat(lang)
     requests = await user.press(data)

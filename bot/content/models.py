@@ -188,7 +188,13 @@ class Party(Sourced):
     note: L10n | None = None
 
 
+StationFigure = Literal["number", "address", "email"]
+
+
 class Station(Sourced):
+    """`sources` name this station itself; `listed_in` are the reports a list of cities rests
+    on without saying which of them names which city. A station has one or the other or both."""
+
     id: str = Field(pattern=r"^[a-z0-9_]+$")
     country: str = Field(pattern=r"^[A-Z]{2}$")
     geonameid: int
@@ -198,6 +204,21 @@ class Station(Sourced):
     mission: Literal["embassy", "consulate"] | None = None
     email: str | None = None
     votes: dict[str, StationStatus] = {}
+    sources: list[str] = []
+    listed_in: list[str] = []
+    # The year of the source a figure comes from, where the sources date it.
+    as_of: dict[StationFigure, int] = {}
+
+    @model_validator(mode="after")
+    def _sourced(self) -> Station:
+        if not self.sources and not self.listed_in:
+            raise ValueError("a station needs sources or listed_in")
+        if any(not s.strip() for s in self.listed_in):
+            raise ValueError("a source address is empty")
+        missing = [f for f in self.as_of if getattr(self, f) is None]
+        if missing:
+            raise ValueError(f"as_of dates a figure the station does not have: {missing}")
+        return self
 
 
 class StationCountry(Sourced):

@@ -25,6 +25,7 @@ from bot.keyboards import (
     LocateCb,
     SectionCb,
     StationCb,
+    StationMoreCb,
     entries_keyboard,
     menu_button,
     paged,
@@ -41,6 +42,7 @@ from bot.stations.replies import (
     button,
     country_reply,
     location_replies,
+    station_more_reply,
     station_reply,
     text_replies,
 )
@@ -163,6 +165,20 @@ async def station(
     await _show_all(callback, [reply])
 
 
+async def station_more(
+    callback: CallbackQuery, callback_data: StationMoreCb, library: Library, i18n: I18n
+) -> None:
+    lang = i18n.current_locale
+    reply = station_more_reply(library.stations, callback_data.station_id, lang)
+    if reply is None:
+        await acknowledge(callback, _("This button is out of date."))
+        await _show_countries(callback, library, lang, 0)
+        return
+    await acknowledge(callback)
+    # In place of the card: its map pin, if any, is already below it.
+    await show(callback, reply.text, reply.markup)
+
+
 async def ask_location(callback: CallbackQuery) -> None:
     await acknowledge(callback)
     # An inline button cannot ask for a location; a reply-keyboard button can.
@@ -197,6 +213,7 @@ def build() -> Router:
     router.callback_query.register(countries, CountriesCb.filter())
     router.callback_query.register(country, CountryCb.filter())
     router.callback_query.register(station, StationCb.filter())
+    router.callback_query.register(station_more, StationMoreCb.filter())
     router.callback_query.register(ask_location, LocateCb.filter())
     router.message.register(location, F.location)
     return router

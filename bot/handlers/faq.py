@@ -16,9 +16,15 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.handlers import abroad
 from bot.handlers.common import acknowledge, show
-from bot.keyboards import entry_keyboard, main_menu, menu_button, suggestions_keyboard
+from bot.keyboards import (
+    SourcesCb,
+    entry_keyboard,
+    main_menu,
+    menu_button,
+    suggestions_keyboard,
+)
 from bot.library import Library
-from bot.render import render_answer
+from bot.render import more_sources, render_answer
 from bot.storage import Database
 
 
@@ -52,9 +58,12 @@ async def question(
     if result.answer is not None:
         entry = library.entry(result.answer.entry_id)
         if entry is not None:
+            day = today()
             await message.answer(
-                render_answer(library.content, entry, lang, today()),
-                reply_markup=entry_keyboard(entry.section),
+                render_answer(library.content, entry, lang, day),
+                reply_markup=entry_keyboard(
+                    entry.section, more_sources(library.content, entry, day)
+                ),
                 disable_web_page_preview=True,
             )
             return
@@ -111,6 +120,23 @@ async def not_text(message: Message) -> None:
     )
 
 
+async def all_sources(
+    callback: CallbackQuery,
+    callback_data: SourcesCb,
+    library: Library,
+    i18n: I18n,
+    today: Callable[[], date],
+) -> None:
+    """The answer again, now with every source it rests on."""
+    entry = library.entry(callback_data.entry_id)
+    if entry is None:
+        await unknown_button(callback)
+        return
+    await acknowledge(callback)
+    text = render_answer(library.content, entry, i18n.current_locale, today(), all_sources=True)
+    await show(callback, text, entry_keyboard(entry.section))
+
+
 async def unknown_button(callback: CallbackQuery) -> None:
     """Buttons from an older version of the bot, or forged callback data."""
     await acknowledge(callback, _("This button is out of date."))
@@ -122,5 +148,6 @@ def build() -> Router:
     router.message.register(unknown_command, F.text.startswith("/"))
     router.message.register(question, F.text)
     router.message.register(not_text)
+    router.callback_query.register(all_sources, SourcesCb.filter())
     router.callback_query.register(unknown_button)
     return router

@@ -23,7 +23,7 @@ from bot.keyboards import (
     section_titles,
 )
 from bot.library import Library
-from bot.render import OFFICIAL_SITE, next_vote, party_sort_key, render_answer
+from bot.render import OFFICIAL_SITE, more_sources, next_vote, party_sort_key, render_answer
 from bot.storage import Database
 
 
@@ -57,7 +57,7 @@ async def help_command(message: Message) -> None:
 async def about(message: Message, library: Library, i18n: I18n, today: Callable[[], date]) -> None:
     entry = library.entry("bot.about")
     text = (
-        render_answer(library.content, entry, i18n.current_locale, today())
+        render_answer(library.content, entry, i18n.current_locale, today(), all_sources=True)
         if entry
         else help_text()
     )
@@ -175,8 +175,11 @@ async def open_entry(
         await acknowledge(callback, _("This button is out of date."))
         return
     await acknowledge(callback)
-    text = render_answer(library.content, entry, i18n.current_locale, today())
-    await show(callback, text, entry_keyboard(entry.section))
+    day = today()
+    text = render_answer(library.content, entry, i18n.current_locale, day)
+    await show(
+        callback, text, entry_keyboard(entry.section, more_sources(library.content, entry, day))
+    )
 
 
 def build() -> Router:

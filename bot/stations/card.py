@@ -6,16 +6,25 @@ so and sends the reader to the Foreign Ministry's list and the mission.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 from html import escape
 
 from aiogram.utils.i18n import gettext as _
 from babel.dates import format_skeleton
 from babel.numbers import format_decimal
 
-from bot.content.models import Sourced, Station, StationCountry, StationStatus
-from bot.render import alphabetical_key, footer, long_date, vote_when
+from bot.content.models import Sourced, Station, StationCountry, StationFigure, StationStatus
+from bot.render import (
+    MAX_SOURCE_LINKS,
+    alphabetical_key,
+    first_sources,
+    footer,
+    long_date,
+    source_link,
+    vote_when,
+)
 from bot.stations.geo import City, country_name
 from bot.stations.index import Hours, Nearby, StationIndex
 
@@ -54,8 +63,20 @@ def _status_lines(index: StationIndex, votes: dict[str, StationStatus], lang: st
     return lines
 
 
+def _clock(moment: datetime, day: date) -> str:
+    """A time of the window, marked when it falls on the day before or after `day`."""
+    text = f"{moment:%H:%M}"
+    if moment.date() > day:
+        return _("{time} (next day)").format(time=text)
+    if moment.date() < day:
+        return _("{time} (day before)").format(time=text)
+    return text
+
+
 def _window(hours: Hours, lang: str) -> str:
     start, end = hours.start, hours.end
+    if hours.vote is None:  # any voting day, so no dates
+        return f"{_clock(start, hours.day)}-{_clock(end, hours.day)}"
     if start.date() == end.date() == hours.day:
         return f"{start:%H:%M}-{end:%H:%M}"
     return _("from {start} on {start_day} to {end} on {end_day}").format(
@@ -66,46 +87,138 @@ def _window(hours: Hours, lang: str) -> str:
     )
 
 
-def _hours_lines(hours: Hours | None, lang: str) -> list[str]:
-    lines = ["🕖 " + _("Voting hours: 07:00-20:00 local time.")]
+def _hours_line(index: StationIndex, station: Station, lang: str, today: date) -> str:
+    """07:00-20:00 local on voting day, and in Astana time: for the next dated vote when there
+    is one, else for any voting day, with both seasons where the local clock changes."""
+    hours = index.hours(station, today)
     if hours is None:
-        return lines
-    window = _window(hours, lang)
-    day = long_date(hours.day, lang)
+        return "🕖 " + _("Voting hours: 07:00-20:00 local time.")
     if hours.vote is not None:
-        lines.append(
-            _("On {date} ({vote}) that is {window} Astana time.").format(
-                date=day, vote=escape(hours.vote.title.get(lang)), window=window
-            )
+        return "🕖 " + _(
+            "On voting day, {date} ({vote}): 07:00-20:00 local time, that is {window} Astana time."
+        ).format(
+            date=long_date(hours.day, lang),
+            vote=escape(hours.vote.title.get(lang)),
+            window=_window(hours, lang),
         )
-    else:
-        lines.append(
-            _(
-                "Today, {date}, that is {window} Astana time; the difference can change "
-                "with daylight saving time."
-            ).format(date=day, window=window)
-        )
-    return lines
+    both = index.seasons(station, hours.day.year)
+    if both is None:
+        return "🕖 " + _(
+            "On voting day: 07:00-20:00 local time, that is {window} Astana time."
+        ).format(window=_window(hours, lang))
+    return "🕖 " + _(
+        "On voting day: 07:00-20:00 local time, that is {window} Astana time, or {summer} "
+        "while the local clock is on summer time."
+    ).format(window=_window(both.standard, lang), summer=_window(both.summer, lang))
 
 
-def _station_lines(index: StationIndex, station: Station, lang: str, today: date) -> list[str]:
-    """The facts of one station: number, mission, address, e-mail; hours; status."""
+def _list_years(reports: Sequence[str]) -> str:
+    """The years of the reports a list of stations rests on, "2015-2026"."""
+    years = sorted({int(y) for s in reports for y in re.findall(r"\b(\d{4})\b", s)})
+    if not years:
+        return ""
+    return str(years[0]) if years[0] == years[-1] else f"{years[0]}-{years[-1]}"
+
+
+def _as_of(station: Station, figure: StationFigure) -> str:
+    """A figure's date, "(as of 2026)" where the data dates its source, else the list's years."""
+    year = station.as_of.get(figure)
+    if year is not None:
+        return " " + _("(as of {year})").format(year=year)
+    years = _list_years(station.listed_in)
+    if years:
+        return " " + _("(sources of {years}, year unknown)").format(years=years)
+    return ""
+
+
+def _facts(station: Station) -> list[str]:
+    """Number and mission, address, e-mail: each dated by its source."""
     lines = []
     if station.number is not None:
-        lines.append(_("Polling station No. {number}").format(number=station.number))
+        lines.append(
+            _("Polling station No. {number}").format(number=station.number)
+            + _as_of(station, "number")
+        )
     if station.mission == "embassy":
         lines.append(_("At the embassy"))
     elif station.mission == "consulate":
         lines.append(_("At the consulate"))
     if station.address:
-        lines.append(_("Address: {address}").format(address=escape(station.address)))
+        lines.append(
+            _("Address: {address}").format(address=escape(station.address))
+            + _as_of(station, "address")
+        )
     else:
-        lines.append(_("Address: not in our sources."))
+        lines.append(_("Address: not in our sources; see the Foreign Ministry's list."))
     if station.email:
-        lines.append(_("E-mail: {email}").format(email=escape(station.email)))
-    lines += _hours_lines(index.hours(station, today), lang)
-    lines += _status_lines(index, station.votes, lang)
+        lines.append(
+            _("E-mail: {email}").format(email=escape(station.email)) + _as_of(station, "email")
+        )
     return lines
+
+
+def _card_sources(stations: Sequence[Station]) -> str:
+    """The stations' own sources, at most MAX_SOURCE_LINKS with the list counted as one."""
+    own = first_sources([s for station in stations for s in station.sources])
+    items = [source_link(s) for s in own]
+    reports = list(dict.fromkeys(s for station in stations for s in station.listed_in))
+    if reports:
+        summary = _("the list of stations in {n} reports of {years}").format(
+            n=len(reports), years=_list_years(reports)
+        )
+        items = [*items[: MAX_SOURCE_LINKS - 1], summary]
+    return _("Sources: {sources}").format(sources=", ".join(items))
+
+
+def station_card(
+    index: StationIndex, station: Station, lang: str, today: date, *, pin: bool
+) -> str:
+    """One station on one screen; `pin` when a map pin (the city centre) follows the card.
+    The rest (all sources, the verified date, the notes) is behind the "more" button."""
+    lines = [f"<b>📍 {escape(_place_label(station, lang))}</b>", *_facts(station)]
+    lines.append(_hours_line(index, station, lang, today))
+    lines.append("🪪 " + _("Bring a valid passport of a citizen of Kazakhstan."))
+    lines += _status_lines(index, station.votes, lang)
+    lines.append("📝 " + _("Contact the station in advance to be put on its voter list."))
+    if pin:
+        lines.append("🗺 " + _("Map pin below: the city centre, not the station's building."))
+    return "\n".join(lines) + "\n\n" + _card_sources([station])
+
+
+def station_more(index: StationIndex, station: Station, lang: str) -> str:
+    """What the card leaves out: the notes, every source, the verified date."""
+    lines = [f"<b>📍 {escape(_place_label(station, lang))}</b>", *_advice([station])]
+    if station.listed_in and (station.number or station.address or station.email):
+        lines.append(
+            _(
+                "Figures marked with the years of their sources come from a list of stations "
+                "compiled from reports of {years}, which does not say which report names which "
+                "city: check the Foreign Ministry's list for the next vote."
+            ).format(years=_list_years(station.listed_in))
+        )
+    parts = ["\n".join(lines)]
+    if station.sources:
+        parts.append(
+            _("This station's own sources: {sources}").format(
+                sources=", ".join(source_link(s) for s in station.sources)
+            )
+        )
+    if station.listed_in:
+        parts.append(
+            _("The list of stations rests on: {sources}").format(
+                sources=", ".join(source_link(s) for s in station.listed_in)
+            )
+        )
+    entries = [e for i in CARD_ENTRIES if (e := index.content.entry(i)) is not None and e.published]
+    if entries:
+        parts.append(
+            _("Hours, documents and voter lists: {sources}").format(
+                sources=", ".join(dict.fromkeys(source_link(s) for e in entries for s in e.sources))
+            )
+        )
+    verified = min([station.verified, *(e.verified for e in entries)])
+    parts.append(_("Verified on {date}").format(date=long_date(verified, lang)))
+    return "\n\n".join(parts)
 
 
 def _advice(stations: Sequence[Station]) -> list[str]:
@@ -145,31 +258,33 @@ def _footer(
     return footer(sources, min(item.verified for item in sourced), lang)
 
 
-def station_card(
-    index: StationIndex, station: Station, lang: str, today: date, *, pin: bool
-) -> str:
-    """One station; `pin` when a map pin (the city centre) follows the card."""
-    facts = [f"<b>📍 {escape(_place_label(station, lang))}</b>"]
-    facts += _station_lines(index, station, lang, today)
-    advice = _advice([station])
-    if pin:
-        advice.append("🗺 " + _("Map pin below: the city centre, not the station's building."))
-    text = "\n".join(facts) + "\n\n" + "\n".join(advice)
-    return text + _footer(index, [station], CARD_ENTRIES, lang)
+def _brief(station: Station, lang: str) -> str:
+    """One line of a country's list: the city, its number and mission."""
+    details = []
+    if station.number is not None:
+        details.append(_("No. {number}").format(number=station.number) + _as_of(station, "number"))
+    if station.mission == "embassy":
+        details.append(_("embassy"))
+    elif station.mission == "consulate":
+        details.append(_("consulate"))
+    city = escape(station.city.get(lang))
+    return f"• {city}: {', '.join(details)}" if details else f"• {city}"
 
 
 def country_card(index: StationIndex, code: str, lang: str, today: date) -> str:
-    """All stations of a country with several, shorter; each city's button opens its card."""
+    """The stations of a country with several, one line each; each city's button opens its
+    card."""
     stations = sorted(index.stations_in(code), key=lambda s: alphabetical_key(s.city.get(lang)))
-    parts = [
-        f"<b>🌍 {escape(country_label(code, lang))}</b>\n"
-        + _("Polling stations in our data; tap a city for its card and map pin.")
+    lines = [
+        f"<b>🌍 {escape(country_label(code, lang))}</b>",
+        _("Polling stations in our data; tap a city for its card and map pin."),
+        "",
+        *(_brief(s, lang) for s in stations),
+        "",
+        "🕖 " + _("Voting hours: 07:00-20:00 local time."),
+        "🪪 " + _("Bring a valid passport of a citizen of Kazakhstan."),
     ]
-    for station in stations:
-        block = [f"<b>{escape(station.city.get(lang))}</b>"]
-        parts.append("\n".join(block + _station_lines(index, station, lang, today)))
-    parts.append("\n".join(_advice(stations)))
-    return "\n\n".join(parts) + _footer(index, stations, CARD_ENTRIES, lang)
+    return "\n".join(lines) + "\n\n" + _card_sources(stations)
 
 
 def _nearby_lines(nearby: list[Nearby], lang: str) -> list[str]:

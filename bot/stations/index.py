@@ -538,6 +538,10 @@ class StationIndex:
         day, vote = self.voting_day(today)
         return voting_window(city.timezone, day, vote)
 
+    def seasons(self, station: Station, year: int) -> Seasons | None:
+        city = self._cities.get(station.id)
+        return None if city is None else seasons(city.timezone, year)
+
 
 def voting_window(timezone: str, day: date, vote: Vote | None = None) -> Hours:
     """07:00-20:00 in the station's zone on `day`, in Astana time (zoneinfo knows the daylight
@@ -546,6 +550,27 @@ def voting_window(timezone: str, day: date, vote: Vote | None = None) -> Hours:
     start = datetime.combine(day, OPENS, zone).astimezone(ASTANA)
     end = datetime.combine(day, CLOSES, zone).astimezone(ASTANA)
     return Hours(day, vote, start, end)
+
+
+@dataclass(frozen=True)
+class Seasons:
+    """The voting window on a day of standard time and on a day of summer time."""
+
+    standard: Hours
+    summer: Hours
+
+
+def seasons(timezone: str, year: int) -> Seasons | None:
+    """None for a zone whose clock does not change for summer time that year (tzdata knows):
+    then the Astana time of the window is the same on any voting day."""
+    zone = ZoneInfo(timezone)
+    # Mid-January and mid-July: one is summer time in either hemisphere, if the zone has any.
+    days = (date(year, 1, 15), date(year, 7, 15))
+    summer = [d for d in days if datetime.combine(d, OPENS, zone).dst()]
+    if not summer:
+        return None
+    standard = next(d for d in days if d not in summer)
+    return Seasons(voting_window(timezone, standard), voting_window(timezone, summer[0]))
 
 
 def point_country(latitude: float, longitude: float) -> str | None:

@@ -9,7 +9,7 @@ from datetime import date
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 
-from bot.keyboards import CountriesCb, EntryCb, StationCb, menu_button
+from bot.keyboards import CountriesCb, EntryCb, StationCb, StationMoreCb, menu_button
 from bot.library import Library
 from bot.render import alphabetical_key
 from bot.search.engine import OFFTOPIC, SearchResult
@@ -21,6 +21,7 @@ from bot.stations.card import (
     no_station_text,
     record_text,
     station_card,
+    station_more,
 )
 from bot.stations.geo import City
 from bot.stations.index import HOME, Found, Nearby, StationIndex, point_country
@@ -64,7 +65,20 @@ def station_reply(index: StationIndex, station_id: str, lang: str, today: date) 
     # GeoNames has the city centre, not the building: a plain location, never a venue pin.
     pin = (city.latitude, city.longitude) if city else None
     text = station_card(index, station, lang, today, pin=pin is not None)
-    return Reply(text, InlineKeyboardMarkup(inline_keyboard=[back_row()]), pin)
+    more = [button("ℹ️ " + _("More: sources, notes"), StationMoreCb(station_id=station.id).pack())]
+    return Reply(text, InlineKeyboardMarkup(inline_keyboard=[more, back_row()]), pin)
+
+
+def station_more_reply(index: StationIndex, station_id: str, lang: str) -> Reply | None:
+    """The rest of a card, with a way back to the card itself."""
+    station = index.station(station_id)
+    if station is None:
+        return None
+    card = [button("⬅️ " + station.city.get(lang), StationCb(station_id=station.id).pack())]
+    return Reply(
+        station_more(index, station, lang),
+        InlineKeyboardMarkup(inline_keyboard=[card, back_row()]),
+    )
 
 
 def country_reply(index: StationIndex, code: str, lang: str, today: date) -> Reply:
