@@ -174,6 +174,10 @@ def party_card(party: Party, lang: str) -> str:
     lines.append(
         _("Former names: {names}").format(names=escape("; ".join(former)) if former else "—")
     )
+    mergers = party.mergers.get(lang)
+    lines.append(
+        _("Mergers: {mergers}").format(mergers=escape("; ".join(mergers)) if mergers else "—")
+    )
     points = party.programme.get(lang)
     lines.append(_("Programme points:"))
     lines += [f"• {escape(p)}" for p in points] or ["• " + _("not given in our sources")]
@@ -192,7 +196,14 @@ def party_card(party: Party, lang: str) -> str:
 
 
 def party_list(content: Content, lang: str) -> str:
-    return "\n".join(f"• {escape(p.name.get(lang))}" for p in parties_in_order(content, lang))
+    """The confirmed parties, then apart those whose registration our sources cannot confirm."""
+    ordered = parties_in_order(content, lang)
+    lines = [f"• {escape(p.name.get(lang))}" for p in ordered if not p.unconfirmed]
+    reported = [escape(p.name.get(lang)) for p in ordered if p.unconfirmed]
+    if reported:
+        lines += ["", _("Reported registered, not confirmed in our sources:")]
+        lines += [f"• {name}" for name in reported]
+    return "\n".join(lines)
 
 
 def _built(content: Content, entry: FaqEntry, lang: str, today: date) -> tuple[str, list[str]]:

@@ -16,7 +16,14 @@ from bot.content.models import Content
 from bot.content.yaml_io import load_content
 from bot.i18n import build_i18n
 from bot.library import Library
-from bot.render import html_to_text, parties_in_order, party_card, party_sort_key, render_answer
+from bot.render import (
+    html_to_text,
+    parties_in_order,
+    party_card,
+    party_list,
+    party_sort_key,
+    render_answer,
+)
 
 TOPICS = PROJECT_ROOT.parent / "shared" / "faq-topics.md"
 DEV = PROJECT_ROOT.parent / "shared" / "questions-dev.jsonl"
@@ -89,6 +96,42 @@ def test_party_cards_have_the_same_fields_and_similar_length(content: Content, i
             lengths = [len(html_to_text(party_card(p, lang))) for p in registered]
         # The sources give some parties fewer programme points; no card may dwarf another.
         assert max(lengths) <= 2.5 * min(lengths), (lang, lengths)
+
+
+@pytest.mark.parametrize("lang", LOCALES)
+def test_party_list_gives_the_seven_of_january_2023_and_adilet_apart(
+    content: Content, i18n: I18n, lang: str
+):
+    """The sources give seven parties in January 2023; Adilet's registration rests on one report."""
+    assert [p.id for p in content.parties if p.unconfirmed] == ["adilet"]
+    with i18n.context(), i18n.use_locale(lang):
+        text = party_list(content, lang)
+        header = i18n.gettext("Reported registered, not confirmed in our sources:")
+    confirmed, reported = text.split("\n\n" + header + "\n")
+    adilet = content.party("adilet").name.get(lang)
+    assert confirmed.count("• ") == 7 and adilet not in confirmed
+    assert reported == f"• {adilet}"
+    answer = content.entry("parties.list").text(lang).answer
+    assert {"en": "June 2026", "ru": "июне 2026", "kk": "2026 жылғы маусымда"}[lang] in answer
+
+
+def test_adilet_card_has_the_same_fields_and_says_what_the_sources_lack(
+    content: Content, i18n: I18n
+):
+    adilet, amanat = content.party("adilet"), content.party("amanat")
+    # A result only where it ran, a note only where something is uncertain; the rest alike.
+    optional = {"note", "result_2023"}
+    fields = [set(p.model_dump(exclude_none=True)) - optional for p in (adilet, amanat)]
+    assert fields[0] == fields[1]
+    entry = content.entry("parties.adilet")
+    assert entry is not None and entry.render == "party:adilet" and entry.published
+    assert entry.verified == date(2026, 12, 4)
+    assert "vlast.kz via longform.social (2026-06-01)" in entry.sources
+    lacks = {"en": "Our sources give no", "ru": "в наших источниках нет", "kk": "дереккөздерде"}
+    for lang in LOCALES:
+        with i18n.context(), i18n.use_locale(lang):
+            card = render_answer(content, entry, lang, TODAY)
+        assert lacks[lang] in card and "election.gov.kz" in card
 
 
 @pytest.mark.parametrize("lang", LOCALES)
