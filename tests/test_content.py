@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import date
+from html import escape
 from pathlib import Path
 
 import pytest
@@ -211,3 +212,21 @@ def test_held_out_questions_are_not_copied_into_the_content(content: Content):
     }
     copied = [r["q"] for r in load_questions(OLD_SAMPLE) if r["q"].casefold().strip() in phrasings]
     assert not copied
+
+
+def test_mergers_are_not_former_names_and_no_link_is_invented(content: Content, i18n: I18n):
+    """Adal merged into Amanat (it was never Amanat's name); Auyl was formed by a 2015 merger;
+    the sources say nothing of a link between Adal and Adilet."""
+    amanat, auyl = content.party("amanat"), content.party("auyl")
+    adal = {"kk": "Адал", "ru": "Адал", "en": "Adal"}
+    for lang in LOCALES:
+        assert not any(adal[lang] in name for name in amanat.former_names.get(lang))
+        assert any(adal[lang] in m and "2022" in m for m in amanat.mergers.get(lang))
+        assert any("2015" in m for m in auyl.mergers.get(lang))
+        with i18n.context(), i18n.use_locale(lang):
+            card = party_card(auyl, lang)
+            label = i18n.gettext("Mergers: {mergers}").split("{")[0]
+        assert f"{label}{escape(auyl.mergers.get(lang)[0])}" in card
+        history = content.entry("parties.history").text(lang).answer
+        assert not re.search(r"different parties|разные партии|бөлек партиялар", history)
+        assert "2015" in history
