@@ -230,3 +230,35 @@ def test_mergers_are_not_former_names_and_no_link_is_invented(content: Content, 
         history = content.entry("parties.history").text(lang).answer
         assert not re.search(r"different parties|разные партии|бөлек партиялар", history)
         assert "2015" in history
+
+
+# Claims the sources do not make: that a voter may vote at a station in another country.
+ANOTHER_COUNTRY_CLAIM = re.compile(
+    r"you can vote at a station in another|the nearest one|можно проголосовать на участке в "
+    r"другой стране|в ближайшей|на ближайшем|дауыс бере аласыз|ең жақынында",
+    re.I,
+)
+
+
+def test_no_station_answer_claims_nothing_about_voting_in_another_country(
+    content: Content, i18n: I18n
+):
+    entry = content.entry("abroad.no_station")
+    assert entry.verified == date(2026, 12, 4)
+    doubt = {
+        "en": "Our sources do not say whether",
+        "ru": "в наших источниках не сказано",
+        "kk": "біздің дереккөздерде айтылмаған",
+    }
+    offer = {"en": "nearest stations", "ru": "ближайшие участки", "kk": "ең жақын учаскелерді"}
+    for lang in LOCALES:
+        answer = entry.text(lang).answer
+        assert not ANOTHER_COUNTRY_CLAIM.search(answer), (lang, answer)
+        assert doubt[lang] in answer and "election.gov.kz" in answer and offer[lang] in answer
+        with i18n.context(), i18n.use_locale(lang):
+            card_line = i18n.gettext(
+                "{country}: our data has no Kazakh polling station there. Our sources do not say "
+                "whether you may vote at a station in another country: ask that station in "
+                "advance and check election.gov.kz."
+            )
+        assert not ANOTHER_COUNTRY_CLAIM.search(card_line) and doubt[lang] in card_line
