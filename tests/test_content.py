@@ -262,3 +262,24 @@ def test_no_station_answer_claims_nothing_about_voting_in_another_country(
                 "advance and check election.gov.kz."
             )
         assert not ANOTHER_COUNTRY_CLAIM.search(card_line) and doubt[lang] in card_line
+
+
+DRAFT_NUMBERING = {
+    "kk": "Бап нөмірлері Конституция жобасы туралы хабарлардан алынған",
+    "ru": "Нумерация статей — по сообщениям о проекте Конституции",
+    "en": "Article numbering from the draft, as reported; check the final text.",
+}
+
+
+def test_article_numbers_from_draft_reports_are_flagged(content: Content):
+    """The sources cite article numbers from reports on the draft (before or around the final
+    draft of 12 February 2026), and call the replaced text only "earlier wording"."""
+    numbered = [e for e in content.faq if e.articles]
+    assert {e.id for e in numbered} >= {"constitution.language", "constitution.president"}
+    for entry in numbered:
+        assert entry.verified == date(2026, 12, 4), entry.id
+        for lang in LOCALES:
+            assert DRAFT_NUMBERING[lang] in entry.text(lang).answer, (entry.id, lang)
+    for entry_id in ("constitution.language", "constitution.treaties"):
+        for lang in LOCALES:
+            assert "1995" not in content.entry(entry_id).text(lang).answer, (entry_id, lang)
