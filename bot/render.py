@@ -71,6 +71,14 @@ def vote_when(vote: Vote, lang: str) -> str:
     return _("{month}, day not confirmed").format(month=month_year(vote.month, lang))
 
 
+def announced_for(vote: Vote, lang: str) -> str:
+    """The announced day, or the announced month when only that is known."""
+    if vote.date:
+        return long_date(vote.date, lang)
+    assert vote.month is not None  # a vote has one or the other (validated)
+    return month_year(vote.month, lang)
+
+
 def vote_line(vote: Vote, lang: str) -> str:
     line = f"<b>{escape(vote.title.get(lang))}</b> ({vote_when(vote, lang)})"
     if vote.result:
@@ -127,11 +135,18 @@ def next_vote(content: Content, lang: str, today: date) -> str:
     else:
         parts.append(_("No upcoming vote with a date is announced in our data."))
         parts += [
-            _("Announced earlier, not confirmed in our sources:") + "\n" + vote_line(v, lang)
+            _(
+                "Announced for {when}; that time has passed, and the outcome is not in our sources:"
+            ).format(when=announced_for(v, lang))
+            + "\n"
+            + vote_line(v, lang)
             for v in view.lapsed
         ]
         if view.latest:
-            parts.append(_("The most recent vote:") + "\n" + vote_line(view.latest, lang))
+            # Our sources end where they end: a later vote may exist that they do not know of.
+            parts.append(
+                _("The most recent vote in our data:") + "\n" + vote_line(view.latest, lang)
+            )
     parts += [escape(note.text.get(lang)) for note in content.election_notes]
     parts.append(_("Official dates and results: {site}").format(site=OFFICIAL_SITE))
     return "\n\n".join(parts)

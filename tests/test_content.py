@@ -19,6 +19,7 @@ from bot.i18n import build_i18n
 from bot.library import Library
 from bot.render import (
     html_to_text,
+    month_year,
     parties_in_order,
     party_card,
     party_list,
@@ -283,3 +284,48 @@ def test_article_numbers_from_draft_reports_are_flagged(content: Content):
     for entry_id in ("constitution.language", "constitution.treaties"):
         for lang in LOCALES:
             assert "1995" not in content.entry(entry_id).text(lang).answer, (entry_id, lang)
+
+
+def next_vote_text(content: Content, i18n: I18n, lang: str, today: date) -> str:
+    with i18n.context(), i18n.use_locale(lang):
+        return render_answer(content, content.entry("voting.next"), lang, today)
+
+
+@pytest.mark.parametrize("lang", LOCALES)
+def test_next_vote_reads_past_once_the_announced_month_has_passed(
+    content: Content, i18n: I18n, lang: str
+):
+    """Computed from elections.yaml and the clock: in July and August 2026 the Kurultai vote is
+    ahead; in December 2026 its announced month is past and its outcome not in our sources."""
+    kurultai = content.vote("kurultai-2026")
+    assert kurultai.status == "announced" and kurultai.month == "2026-08"
+    august = month_year("2026-08", lang)
+    with i18n.context(), i18n.use_locale(lang):
+        upcoming = i18n.gettext("The next vote:")
+        passed = i18n.gettext(
+            "Announced for {when}; that time has passed, and the outcome is not in our sources:"
+        ).format(when=august)
+        latest = i18n.gettext("The most recent vote in our data:")
+    for before in (date(2026, 7, 15), date(2026, 8, 31)):
+        text = next_vote_text(content, i18n, lang, before)
+        assert upcoming in text and kurultai.title.get(lang) in text and passed not in text
+    text = next_vote_text(content, i18n, lang, date(2026, 12, 4))
+    assert upcoming not in text
+    assert passed in text and kurultai.title.get(lang) in text
+    assert latest in text and content.vote("referendum-2026").title.get(lang) in text
+    assert "election.gov.kz" in text
+
+
+def test_next_vote_claims_no_cec_announcement(content: Content):
+    for lang in LOCALES:
+        answer = content.entry("voting.next").text(lang).answer
+        assert not re.search(r"Election Commission|избирательной комисси|сайлау комиссиясы", answer)
+        assert "election.gov.kz" in answer
+
+
+def test_kurultai_election_title_asks_what_the_answer_can_say(library: Library):
+    """The answer cannot say when the vote took place, so its button does not ask that."""
+    entry = library.entry("parliament.kurultai_election")
+    for lang in LOCALES:
+        title = library.title(entry, lang)
+        assert not re.search(r"қашан өтті|когда были|when was|took place", title, re.I), title

@@ -267,7 +267,7 @@ async def test_next_vote_uses_the_clock(chat, dp: Dispatcher):
     if not upcoming:
         assert translated("No upcoming vote with a date is announced in our data.", "en") in text
         held = sorted((v for v in content.votes if v.status == "held"), key=lambda v: v.sort_key)
-        assert translated("The most recent vote:", "en") in text
+        assert translated("The most recent vote in our data:", "en") in text
         assert held[-1].title.get("en") in text
     assert "election.gov.kz" in text
     assert SOURCES_WORD["en"] in text
