@@ -329,3 +329,25 @@ def test_kurultai_election_title_asks_what_the_answer_can_say(library: Library):
     for lang in LOCALES:
         title = library.title(entry, lang)
         assert not re.search(r"қашан өтті|когда были|when was|took place", title, re.I), title
+
+
+# Present-tense wording of the old Parliament's election rules, as written before it ended.
+PRESENT_RULES = re.compile(
+    r"a party needs|party lists carry|нужно набрать не|действует квота|жинауы керек\.|квота бар\.",
+    re.I,
+)
+OLD_PARLIAMENT_ENDED = {
+    "kk": re.compile(r"2026 жылғы 1 шілдеде тоқтады"),
+    "ru": re.compile(r"прекрати\w* полномочия 1 июля 2026|палат прекратились 1 июля 2026"),
+    "en": re.compile(r"ended on 1 July 2026|ended its powers on 1 July 2026"),
+}
+
+
+def test_old_parliament_rules_read_past_after_it_ended(content: Content):
+    """The Parliament formed under the 1995 Constitution ended on 1 July 2026."""
+    for entry_id in ("parliament.old", "parliament.threshold", "parliament.quota"):
+        entry = content.entry(entry_id)
+        for lang in LOCALES:
+            answer = entry.text(lang).answer
+            assert not PRESENT_RULES.search(answer), (entry_id, lang)
+            assert OLD_PARLIAMENT_ENDED[lang].search(answer), (entry_id, lang)
