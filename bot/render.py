@@ -221,6 +221,23 @@ def party_list(content: Content, lang: str) -> str:
     return "\n".join(lines)
 
 
+def uncovered_articles(asked: list[int], covered: list[int]) -> str:
+    """An article number the content does not cover: say so, and which numbers it does."""
+    numbers = ", ".join(str(n) for n in asked)
+    return (
+        _(
+            "Our answers do not cover article {numbers} of the new Constitution.",
+            "Our answers do not cover articles {numbers} of the new Constitution.",
+            len(asked),
+        ).format(numbers=numbers)
+        + " "
+        + _(
+            "Articles our answers cover: {articles}. Pick one below, or ask about a topic in "
+            "your own words."
+        ).format(articles=", ".join(str(n) for n in covered))
+    )
+
+
 def _built(content: Content, entry: FaqEntry, lang: str, today: date) -> tuple[str, list[str]]:
     """The part of an answer built from structured data, and the sources it rests on."""
     kind = entry.render or ""

@@ -17,8 +17,9 @@ from aiogram.utils.i18n import gettext as _
 from bot.handlers import abroad
 from bot.handlers.common import acknowledge, show
 from bot.keyboards import entry_keyboard, main_menu, menu_button, suggestions_keyboard
-from bot.library import Library
-from bot.render import render_answer
+from bot.library import UNCOVERED_ARTICLE, Library
+from bot.render import render_answer, uncovered_articles
+from bot.search.articles import article_numbers
 from bot.storage import Database
 
 
@@ -58,6 +59,15 @@ async def question(
                 disable_web_page_preview=True,
             )
             return
+    if result.intent == UNCOVERED_ARTICLE:
+        covered = library.covered_articles()
+        await message.answer(
+            uncovered_articles(article_numbers(text), [n for n, _entry in covered]),
+            reply_markup=suggestions_keyboard(
+                [(entry.id, library.title(entry, lang)) for _n, entry in covered]
+            ),
+        )
+        return
     private = message.chat.type == "private"  # nothing of group chatter is stored
     if result.suggestions:
         items = [
