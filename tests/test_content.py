@@ -351,3 +351,20 @@ def test_old_parliament_rules_read_past_after_it_ended(content: Content):
             answer = entry.text(lang).answer
             assert not PRESENT_RULES.search(answer), (entry_id, lang)
             assert OLD_PARLIAMENT_ENDED[lang].search(answer), (entry_id, lang)
+
+
+@pytest.mark.parametrize(
+    ("question", "entry_id"),
+    [
+        ("када выбары", "voting.next"),
+        ("кода выборы", "voting.next"),
+        ("wen is election", "voting.next"),
+        ("saylau kashan bolady", "voting.next"),
+        # Misspellings that are not phrasings in data/: the matcher generalises from those.
+        ("когда выбори", "voting.next"),
+        ("wen is the elektion", "voting.next"),
+        ("где галасовать", "voting.find_station"),
+    ],
+)
+def test_common_misspellings_are_understood(library: Library, question: str, entry_id: str):
+    assert library.search_id(question) == entry_id
