@@ -8,8 +8,9 @@ from typing import Any
 from bot.config import Settings
 from bot.dispatcher import astana_today, prepare
 from bot.i18n import build_i18n
-from bot.library import Library
-from bot.render import html_to_text, render_answer
+from bot.library import UNCOVERED_ARTICLE, Library
+from bot.render import html_to_text, render_answer, uncovered_articles
+from bot.search.articles import article_numbers
 from bot.stations.replies import text_replies
 from bot.storage import Database
 
@@ -41,6 +42,9 @@ class Answerer:
                 answer = "\n\n".join(reply.text for reply in places)
             elif entry is not None:
                 answer = render_answer(self.library.content, entry, lang, today)
+            elif result.intent == UNCOVERED_ARTICLE:
+                covered = [n for n, _entry in self.library.covered_articles()]
+                answer = uncovered_articles(article_numbers(question), covered)
         return {
             "q": question,
             "lang": lang,

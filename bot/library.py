@@ -38,6 +38,7 @@ class Library:
         # Built here, so every content change (start, import) retrains the matcher.
         self.index, self.stations = built or _built(content)
         self._articles: dict[int, str] = {n: e.id for e in content.published() for n in e.articles}
+        self._by_entry = set(self._articles.values())
 
     async def load(self, db: Database) -> None:
         """The store's content, with the indexes the store kept for it when content and code
@@ -68,13 +69,28 @@ class Library:
         """An article number the content knows ("9-бап", "статья 9") answers directly, and a
         request for a recommendation ("who should I vote for", "Amanat or Respublica?") gets
         the neutrality answer whatever parties it names; anything else goes to the matcher."""
-        for number in article_numbers(question):
+        numbers = article_numbers(question)
+        for number in numbers:
             entry = self._articles.get(number)
             if entry is not None:
                 return _certain(entry)
         if asks_recommendation(question) and self.entry(NEUTRALITY) is not None:
             return _certain(NEUTRALITY)
-        return self.index.search(question)
+        result = self.index.search(question)
+        # An article no entry covers ("article 200") would otherwise get whichever article
+        # entry the word "article" matches; a question the matcher answers with another entry
+        # ("96 статей?" -> the overview) keeps that answer.
+        if numbers and (result.answer is None or result.answer.entry_id in self._by_entry):
+            return SearchResult(None, (), result.ranked, intent=UNCOVERED_ARTICLE)
+        return result
+
+    def covered_articles(self) -> list[tuple[int, FaqEntry]]:
+        """The article numbers the content answers, in order, with their entries."""
+        return [
+            (number, entry)
+            for number, entry_id in sorted(self._articles.items())
+            if (entry := self.entry(entry_id)) is not None
+        ]
 
     def search_id(self, question: str) -> str | None:
         return self.search(question).entry_id
@@ -88,6 +104,7 @@ class Library:
 
 
 NEUTRALITY = "bot.neutrality"
+UNCOVERED_ARTICLE = "article.uncovered"  # intent: an article number no entry covers
 
 
 def _certain(entry_id: str) -> SearchResult:

@@ -103,6 +103,14 @@ def vote_when(vote: Vote, lang: str) -> str:
     return _("{month}, day not confirmed").format(month=month_year(vote.month, lang))
 
 
+def announced_for(vote: Vote, lang: str) -> str:
+    """The announced day, or the announced month when only that is known."""
+    if vote.date:
+        return long_date(vote.date, lang)
+    assert vote.month is not None  # a vote has one or the other (validated)
+    return month_year(vote.month, lang)
+
+
 def vote_line(vote: Vote, lang: str) -> str:
     line = f"<b>{escape(vote.title.get(lang))}</b> ({vote_when(vote, lang)})"
     if vote.result:
@@ -159,11 +167,18 @@ def next_vote(content: Content, lang: str, today: date) -> str:
     else:
         parts.append(_("No upcoming vote with a date is announced in our data."))
         parts += [
-            _("Announced earlier, not confirmed in our sources:") + "\n" + vote_line(v, lang)
+            _(
+                "Announced for {when}; that time has passed, and the outcome is not in our sources:"
+            ).format(when=announced_for(v, lang))
+            + "\n"
+            + vote_line(v, lang)
             for v in view.lapsed
         ]
         if view.latest:
-            parts.append(_("The most recent vote:") + "\n" + vote_line(view.latest, lang))
+            # Our sources end where they end: a later vote may exist that they do not know of.
+            parts.append(
+                _("The most recent vote in our data:") + "\n" + vote_line(view.latest, lang)
+            )
     parts += [escape(note.text.get(lang)) for note in content.election_notes]
     parts.append(_("Official dates and results: {site}").format(site=OFFICIAL_SITE))
     return "\n\n".join(parts)
@@ -206,6 +221,10 @@ def party_card(party: Party, lang: str) -> str:
     lines.append(
         _("Former names: {names}").format(names=escape("; ".join(former)) if former else "—")
     )
+    mergers = party.mergers.get(lang)
+    lines.append(
+        _("Mergers: {mergers}").format(mergers=escape("; ".join(mergers)) if mergers else "—")
+    )
     points = party.programme.get(lang)
     lines.append(_("Programme points:"))
     lines += [f"• {escape(p)}" for p in points] or ["• " + _("not given in our sources")]
@@ -224,7 +243,31 @@ def party_card(party: Party, lang: str) -> str:
 
 
 def party_list(content: Content, lang: str) -> str:
-    return "\n".join(f"• {escape(p.name.get(lang))}" for p in parties_in_order(content, lang))
+    """The confirmed parties, then apart those whose registration our sources cannot confirm."""
+    ordered = parties_in_order(content, lang)
+    lines = [f"• {escape(p.name.get(lang))}" for p in ordered if not p.unconfirmed]
+    reported = [escape(p.name.get(lang)) for p in ordered if p.unconfirmed]
+    if reported:
+        lines += ["", _("Reported registered, not confirmed in our sources:")]
+        lines += [f"• {name}" for name in reported]
+    return "\n".join(lines)
+
+
+def uncovered_articles(asked: list[int], covered: list[int]) -> str:
+    """An article number the content does not cover: say so, and which numbers it does."""
+    numbers = ", ".join(str(n) for n in asked)
+    return (
+        _(
+            "Our answers do not cover article {numbers} of the new Constitution.",
+            "Our answers do not cover articles {numbers} of the new Constitution.",
+            len(asked),
+        ).format(numbers=numbers)
+        + " "
+        + _(
+            "Articles our answers cover: {articles}. Pick one below, or ask about a topic in "
+            "your own words."
+        ).format(articles=", ".join(str(n) for n in covered))
+    )
 
 
 def _built(content: Content, entry: FaqEntry, lang: str, today: date) -> str:

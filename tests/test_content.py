@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import date
+from html import escape
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,15 @@ from bot.content.models import Content
 from bot.content.yaml_io import load_content
 from bot.i18n import build_i18n
 from bot.library import Library
-from bot.render import html_to_text, parties_in_order, party_card, party_sort_key, render_answer
+from bot.render import (
+    html_to_text,
+    month_year,
+    parties_in_order,
+    party_card,
+    party_list,
+    party_sort_key,
+    render_answer,
+)
 
 TOPICS = PROJECT_ROOT.parent / "shared" / "faq-topics.md"
 DEV = PROJECT_ROOT.parent / "shared" / "questions-dev.jsonl"
@@ -89,6 +98,42 @@ def test_party_cards_have_the_same_fields_and_similar_length(content: Content, i
             lengths = [len(html_to_text(party_card(p, lang))) for p in registered]
         # The sources give some parties fewer programme points; no card may dwarf another.
         assert max(lengths) <= 2.5 * min(lengths), (lang, lengths)
+
+
+@pytest.mark.parametrize("lang", LOCALES)
+def test_party_list_gives_the_seven_of_january_2023_and_adilet_apart(
+    content: Content, i18n: I18n, lang: str
+):
+    """The sources give seven parties in January 2023; Adilet's registration rests on one report."""
+    assert [p.id for p in content.parties if p.unconfirmed] == ["adilet"]
+    with i18n.context(), i18n.use_locale(lang):
+        text = party_list(content, lang)
+        header = i18n.gettext("Reported registered, not confirmed in our sources:")
+    confirmed, reported = text.split("\n\n" + header + "\n")
+    adilet = content.party("adilet").name.get(lang)
+    assert confirmed.count("• ") == 7 and adilet not in confirmed
+    assert reported == f"• {adilet}"
+    answer = content.entry("parties.list").text(lang).answer
+    assert {"en": "June 2026", "ru": "июне 2026", "kk": "2026 жылғы маусымда"}[lang] in answer
+
+
+def test_adilet_card_has_the_same_fields_and_says_what_the_sources_lack(
+    content: Content, i18n: I18n
+):
+    adilet, amanat = content.party("adilet"), content.party("amanat")
+    # A result only where it ran, a note only where something is uncertain; the rest alike.
+    optional = {"note", "result_2023"}
+    fields = [set(p.model_dump(exclude_none=True)) - optional for p in (adilet, amanat)]
+    assert fields[0] == fields[1]
+    entry = content.entry("parties.adilet")
+    assert entry is not None and entry.render == "party:adilet" and entry.published
+    assert entry.verified == date(2026, 12, 4)
+    assert "vlast.kz via longform.social (2026-06-01)" in entry.sources
+    lacks = {"en": "Our sources give no", "ru": "в наших источниках нет", "kk": "дереккөздерде"}
+    for lang in LOCALES:
+        with i18n.context(), i18n.use_locale(lang):
+            card = render_answer(content, entry, lang, TODAY)
+        assert lacks[lang] in card and "election.gov.kz" in card
 
 
 @pytest.mark.parametrize("lang", LOCALES)
@@ -168,3 +213,158 @@ def test_held_out_questions_are_not_copied_into_the_content(content: Content):
     }
     copied = [r["q"] for r in load_questions(OLD_SAMPLE) if r["q"].casefold().strip() in phrasings]
     assert not copied
+
+
+def test_mergers_are_not_former_names_and_no_link_is_invented(content: Content, i18n: I18n):
+    """Adal merged into Amanat (it was never Amanat's name); Auyl was formed by a 2015 merger;
+    the sources say nothing of a link between Adal and Adilet."""
+    amanat, auyl = content.party("amanat"), content.party("auyl")
+    adal = {"kk": "Адал", "ru": "Адал", "en": "Adal"}
+    for lang in LOCALES:
+        assert not any(adal[lang] in name for name in amanat.former_names.get(lang))
+        assert any(adal[lang] in m and "2022" in m for m in amanat.mergers.get(lang))
+        assert any("2015" in m for m in auyl.mergers.get(lang))
+        with i18n.context(), i18n.use_locale(lang):
+            card = party_card(auyl, lang)
+            label = i18n.gettext("Mergers: {mergers}").split("{")[0]
+        assert f"{label}{escape(auyl.mergers.get(lang)[0])}" in card
+        history = content.entry("parties.history").text(lang).answer
+        assert not re.search(r"different parties|разные партии|бөлек партиялар", history)
+        assert "2015" in history
+
+
+# Claims the sources do not make: that a voter may vote at a station in another country.
+ANOTHER_COUNTRY_CLAIM = re.compile(
+    r"you can vote at a station in another|the nearest one|можно проголосовать на участке в "
+    r"другой стране|в ближайшей|на ближайшем|дауыс бере аласыз|ең жақынында",
+    re.I,
+)
+
+
+def test_no_station_answer_claims_nothing_about_voting_in_another_country(
+    content: Content, i18n: I18n
+):
+    entry = content.entry("abroad.no_station")
+    assert entry.verified == date(2026, 12, 4)
+    doubt = {
+        "en": "Our sources do not say whether",
+        "ru": "в наших источниках не сказано",
+        "kk": "біздің дереккөздерде айтылмаған",
+    }
+    offer = {"en": "nearest stations", "ru": "ближайшие участки", "kk": "ең жақын учаскелерді"}
+    for lang in LOCALES:
+        answer = entry.text(lang).answer
+        assert not ANOTHER_COUNTRY_CLAIM.search(answer), (lang, answer)
+        assert doubt[lang] in answer and "election.gov.kz" in answer and offer[lang] in answer
+        with i18n.context(), i18n.use_locale(lang):
+            card_line = i18n.gettext(
+                "{country}: our data has no Kazakh polling station there. Our sources do not say "
+                "whether you may vote at a station in another country: ask that station in "
+                "advance and check election.gov.kz."
+            )
+        assert not ANOTHER_COUNTRY_CLAIM.search(card_line) and doubt[lang] in card_line
+
+
+DRAFT_NUMBERING = {
+    "kk": "Бап нөмірлері Конституция жобасы туралы хабарлардан алынған",
+    "ru": "Нумерация статей — по сообщениям о проекте Конституции",
+    "en": "Article numbering from the draft, as reported; check the final text.",
+}
+
+
+def test_article_numbers_from_draft_reports_are_flagged(content: Content):
+    """The sources cite article numbers from reports on the draft (before or around the final
+    draft of 12 February 2026), and call the replaced text only "earlier wording"."""
+    numbered = [e for e in content.faq if e.articles]
+    assert {e.id for e in numbered} >= {"constitution.language", "constitution.president"}
+    for entry in numbered:
+        assert entry.verified == date(2026, 12, 4), entry.id
+        for lang in LOCALES:
+            assert DRAFT_NUMBERING[lang] in entry.text(lang).answer, (entry.id, lang)
+    for entry_id in ("constitution.language", "constitution.treaties"):
+        for lang in LOCALES:
+            assert "1995" not in content.entry(entry_id).text(lang).answer, (entry_id, lang)
+
+
+def next_vote_text(content: Content, i18n: I18n, lang: str, today: date) -> str:
+    with i18n.context(), i18n.use_locale(lang):
+        return render_answer(content, content.entry("voting.next"), lang, today)
+
+
+@pytest.mark.parametrize("lang", LOCALES)
+def test_next_vote_reads_past_once_the_announced_month_has_passed(
+    content: Content, i18n: I18n, lang: str
+):
+    """Computed from elections.yaml and the clock: in July and August 2026 the Kurultai vote is
+    ahead; in December 2026 its announced month is past and its outcome not in our sources."""
+    kurultai = content.vote("kurultai-2026")
+    assert kurultai.status == "announced" and kurultai.month == "2026-08"
+    august = month_year("2026-08", lang)
+    with i18n.context(), i18n.use_locale(lang):
+        upcoming = i18n.gettext("The next vote:")
+        passed = i18n.gettext(
+            "Announced for {when}; that time has passed, and the outcome is not in our sources:"
+        ).format(when=august)
+        latest = i18n.gettext("The most recent vote in our data:")
+    for before in (date(2026, 7, 15), date(2026, 8, 31)):
+        text = next_vote_text(content, i18n, lang, before)
+        assert upcoming in text and kurultai.title.get(lang) in text and passed not in text
+    text = next_vote_text(content, i18n, lang, date(2026, 12, 4))
+    assert upcoming not in text
+    assert passed in text and kurultai.title.get(lang) in text
+    assert latest in text and content.vote("referendum-2026").title.get(lang) in text
+    assert "election.gov.kz" in text
+
+
+def test_next_vote_claims_no_cec_announcement(content: Content):
+    for lang in LOCALES:
+        answer = content.entry("voting.next").text(lang).answer
+        assert not re.search(r"Election Commission|избирательной комисси|сайлау комиссиясы", answer)
+        assert "election.gov.kz" in answer
+
+
+def test_kurultai_election_title_asks_what_the_answer_can_say(library: Library):
+    """The answer cannot say when the vote took place, so its button does not ask that."""
+    entry = library.entry("parliament.kurultai_election")
+    for lang in LOCALES:
+        title = library.title(entry, lang)
+        assert not re.search(r"қашан өтті|когда были|when was|took place", title, re.I), title
+
+
+# Present-tense wording of the old Parliament's election rules, as written before it ended.
+PRESENT_RULES = re.compile(
+    r"a party needs|party lists carry|нужно набрать не|действует квота|жинауы керек\.|квота бар\.",
+    re.I,
+)
+OLD_PARLIAMENT_ENDED = {
+    "kk": re.compile(r"2026 жылғы 1 шілдеде тоқтады"),
+    "ru": re.compile(r"прекрати\w* полномочия 1 июля 2026|палат прекратились 1 июля 2026"),
+    "en": re.compile(r"ended on 1 July 2026|ended its powers on 1 July 2026"),
+}
+
+
+def test_old_parliament_rules_read_past_after_it_ended(content: Content):
+    """The Parliament formed under the 1995 Constitution ended on 1 July 2026."""
+    for entry_id in ("parliament.old", "parliament.threshold", "parliament.quota"):
+        entry = content.entry(entry_id)
+        for lang in LOCALES:
+            answer = entry.text(lang).answer
+            assert not PRESENT_RULES.search(answer), (entry_id, lang)
+            assert OLD_PARLIAMENT_ENDED[lang].search(answer), (entry_id, lang)
+
+
+@pytest.mark.parametrize(
+    ("question", "entry_id"),
+    [
+        ("када выбары", "voting.next"),
+        ("кода выборы", "voting.next"),
+        ("wen is election", "voting.next"),
+        ("saylau kashan bolady", "voting.next"),
+        # Misspellings that are not phrasings in data/: the matcher generalises from those.
+        ("когда выбори", "voting.next"),
+        ("wen is the elektion", "voting.next"),
+        ("где галасовать", "voting.find_station"),
+    ],
+)
+def test_common_misspellings_are_understood(library: Library, question: str, entry_id: str):
+    assert library.search_id(question) == entry_id

@@ -268,7 +268,7 @@ async def test_next_vote_uses_the_clock(chat, dp: Dispatcher):
     if not upcoming:
         assert translated("No upcoming vote with a date is announced in our data.", "en") in text
         held = sorted((v for v in content.votes if v.status == "held"), key=lambda v: v.sort_key)
-        assert translated("The most recent vote:", "en") in text
+        assert translated("The most recent vote in our data:", "en") in text
         assert held[-1].title.get("en") in text
     assert "election.gov.kz" in text
     assert SOURCES_WORD["en"] in text
@@ -597,3 +597,37 @@ async def test_set_commands_failure_does_not_stop_startup(settings: Settings, up
         assert only_text(await user.send("/menu")) == translated(MENU, "ru")
     finally:
         await dispatcher.emit_shutdown(bot=bot, **dispatcher.workflow_data)
+
+
+@pytest.mark.parametrize(
+    ("lang", "question"),
+    [("en", "article 200"), ("kk", "200-бап"), ("ru", "статья 200"), ("ru", "что в статье 200?")],
+)
+async def test_an_article_the_content_does_not_cover_says_so_and_lists_the_covered_ones(
+    chat, dp: Dispatcher, lang: str, question: str
+):
+    """Article 200 is not Article 5: the reply names what is covered, with a button for each."""
+    covered = library(dp).covered_articles()
+    numbers = [n for n, _ in covered]
+    assert {5, 9, 43} <= set(numbers) and 200 not in numbers
+    user: ChatDriver = chat(lang)
+    message = (await user.send(question))[-1]
+    text = message.text or ""
+    not_covered = I18N.gettext(
+        "Our answers do not cover article {numbers} of the new Constitution.",
+        "Our answers do not cover articles {numbers} of the new Constitution.",
+        1,
+        locale=lang,
+    )
+    assert not_covered.format(numbers="200") in text
+    listed = translated(
+        "Articles our answers cover: {articles}. Pick one below, or ask about a topic in "
+        "your own words.",
+        lang,
+    ).format(articles=", ".join(str(n) for n in numbers))
+    assert listed in text
+    treaties = library(dp).entry("constitution.treaties").text(lang).answer.split("\n")[0]
+    assert treaties not in text
+    assert [b.callback_data for b in buttons(message.reply_markup)][: len(covered)] == [
+        f"faq:{entry.id}" for _, entry in covered
+    ]

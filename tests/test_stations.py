@@ -38,9 +38,9 @@ INDEX = StationIndex(CONTENT)
 OUT_OF_DATE = "This button is out of date."
 PIN_NOTE = "Map pin below: the city centre, not the station's building."
 NO_STATION = (
-    "{country}: our data has no Kazakh polling station there. You can vote at a station in "
-    "another country, for example the nearest one; contact it in advance to be put on its "
-    "voter list."
+    "{country}: our data has no Kazakh polling station there. Our sources do not say whether "
+    "you may vote at a station in another country: ask that station in advance and check "
+    "election.gov.kz."
 )
 # Points (latitude, longitude) checked on a map, not taken from the bot's own data.
 ANTALYA = (36.8841, 30.7056)

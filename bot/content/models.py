@@ -182,7 +182,11 @@ class PartyResult(_Model):
 class Party(Sourced):
     id: str = Field(pattern=r"^[a-z0-9_]+$")
     name: L10n
+    # True where the party's registration rests on a report our sources cannot confirm: it is
+    # listed apart from the confirmed ones.
+    unconfirmed: bool = False
     former_names: L10nList = L10nList()
+    mergers: L10nList = L10nList()  # parties that merged into it, or that it was formed from
     programme: L10nList = L10nList()
     result_2023: PartyResult | None = None
     note: L10n | None = None

@@ -23,8 +23,9 @@ from bot.keyboards import (
     menu_button,
     suggestions_keyboard,
 )
-from bot.library import Library
-from bot.render import more_sources, render_answer
+from bot.library import UNCOVERED_ARTICLE, Library
+from bot.render import more_sources, render_answer, uncovered_articles
+from bot.search.articles import article_numbers
 from bot.storage import Database
 
 
@@ -67,6 +68,15 @@ async def question(
                 disable_web_page_preview=True,
             )
             return
+    if result.intent == UNCOVERED_ARTICLE:
+        covered = library.covered_articles()
+        await message.answer(
+            uncovered_articles(article_numbers(text), [n for n, _entry in covered]),
+            reply_markup=suggestions_keyboard(
+                [(entry.id, library.title(entry, lang)) for _n, entry in covered]
+            ),
+        )
+        return
     private = message.chat.type == "private"  # nothing of group chatter is stored
     if result.suggestions:
         items = [

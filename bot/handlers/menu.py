@@ -93,16 +93,17 @@ def forget_text(retention_days: int) -> str:
 def section_entries(library: Library, section: str, lang: str) -> list[tuple[str, str]]:
     entries = library.content.published(section)
     if section == "parties":
-        # Party cards in a neutral order, alphabetical in the reader's language.
+        # Party cards in a neutral order, alphabetical in the reader's language; a party whose
+        # registration is unconfirmed comes after the confirmed ones, as in the list.
         cards = [e for e in entries if (e.render or "").startswith("party:")]
         names = {
-            e.id: party_sort_key(party, lang)
+            e.id: (party.unconfirmed, party_sort_key(party, lang))
             for e in cards
             if (party := library.content.party((e.render or "").split(":", 1)[1]))
         }
         first = [e for e in entries if e not in cards and e.render == "party_list"]
         rest = [e for e in entries if e not in cards and e not in first]
-        entries = first + sorted(cards, key=lambda e: names.get(e.id, e.id)) + rest
+        entries = first + sorted(cards, key=lambda e: names.get(e.id, (True, ()))) + rest
     return [(e.id, library.title(e, lang)) for e in entries]
 
 

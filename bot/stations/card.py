@@ -313,9 +313,9 @@ def no_station_text(
     lines = [
         f"<b>🌍 {escape(country_label(code, lang))}</b>",
         _(
-            "{country}: our data has no Kazakh polling station there. You can vote at a station "
-            "in another country, for example the nearest one; contact it in advance to be put "
-            "on its voter list."
+            "{country}: our data has no Kazakh polling station there. Our sources do not say "
+            "whether you may vote at a station in another country: ask that station in advance "
+            "and check election.gov.kz."
         ).format(country=escape(country_label(code, lang))),
     ]
     if nearby:
