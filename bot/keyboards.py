@@ -46,6 +46,21 @@ class StationCb(CallbackData, prefix="station"):
     station_id: str
 
 
+class StationRemindCb(CallbackData, prefix="rstation"):
+    """ "Remind me about this station": the station becomes the user's (zone and card)."""
+
+    station_id: str
+
+
+class RemindCb(CallbackData, prefix="remind"):
+    action: str  # "show", "defaults", "toggle", "announce", "off"
+    moment: str = ""
+
+
+class ForgetCb(CallbackData, prefix="forget"):
+    confirm: bool
+
+
 class LocateCb(CallbackData, prefix="locate"):
     """Asks for the reply keyboard whose button shares the user's location."""
 

@@ -1,0 +1,199 @@
+"""Reminders (issue #8, the voter's side): planning in the user's zone with a fixed clock,
+missed moments skipped, "a vote got its date" told once, /remind and /forget through the real
+dispatcher, and reminder texts rendered outside an update in kk, ru and en."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from conftest import I18N, DATA_DIR, copy_db, translated
+
+from bot.content.models import Content
+from bot.content.sync import import_path
+from bot.content.yaml_io import load_content
+from bot.delivery import reminders
+from bot.delivery.outbox import ROW_LEASE
+from bot.delivery.reminders import DEFAULTS, Renderers, plan_all, plan_user
+from bot.library import Library
+from bot.render import long_date
+from bot.storage import Database, ReminderPrefs
+
+VOTE_DAY = date(2027, 3, 17)  # a made-up date: New York moves to summer time on 14 March 2027
+BEFORE = datetime(2027, 3, 1, 12, tzinfo=UTC)
+
+
+def dated(content: Content, day: date = VOTE_DAY) -> Content:
+    """The content with the Kurultai election (only its month is known) given `day`."""
+    votes = [
+        v.model_copy(update={"date": day}) if v.id == "kurultai-2026" else v
+        for v in content.votes
+    ]
+    return content.model_copy(update={"votes": votes})
+
+
+@pytest.fixture
+def store(tmp_path: Path, template_db: Path) -> Path:
+    copy_db(template_db, tmp_path / "saylau.db")
+    return tmp_path / "saylau.db"
+
+
+@pytest.fixture(scope="module")
+def content() -> Content:
+    return dated(load_content(DATA_DIR))
+
+
+async def subscribe(
+    db: Database, user_id: int, station: str | None, prefs: ReminderPrefs = DEFAULTS, lang="en"
+) -> None:
+    await db.set_reminder_prefs(user_id, lang, prefs)
+    await db.set_station(user_id, lang, station)
+
+
+async def due_times(db: Database, user_id: int) -> dict[str, datetime]:
+    rows = await db.outbox_rows(user_id)
+    return {
+        payload["moment"]: datetime.fromisoformat(due)
+        for kind, payload, state, due in rows
+        if kind == reminders.KIND and state == "queued"
+    }
+
+
+# --- planning --------------------------------------------------------------------------------
+
+
+async def test_moments_are_planned_at_local_hours_in_the_users_zone(store: Path, content):
+    async with Database(store) as db:
+        await subscribe(db, 1, None)  # at home: Astana's zone, UTC+5 all year
+        await subscribe(db, 2, "new_york")  # EST until 14 March, EDT after
+        await subscribe(db, 3, "tokyo")
+        assert await plan_all(db, content, BEFORE) == 4 + 3 + 3
+        assert await due_times(db, 1) == {
+            "week": datetime(2027, 3, 10, 5, tzinfo=UTC),
+            "day": datetime(2027, 3, 16, 5, tzinfo=UTC),
+            "absentee": datetime(2027, 3, 16, 5, tzinfo=UTC),
+            "morning": datetime(2027, 3, 17, 3, tzinfo=UTC),
+        }
+        # No absentee certificate abroad; the week-before one is still in winter time.
+        assert await due_times(db, 2) == {
+            "week": datetime(2027, 3, 10, 15, tzinfo=UTC),
+            "day": datetime(2027, 3, 16, 14, tzinfo=UTC),
+            "morning": datetime(2027, 3, 17, 12, tzinfo=UTC),
+        }
+        assert (await due_times(db, 3))["morning"] == datetime(2027, 3, 16, 23, tzinfo=UTC)
+
+
+async def test_a_row_is_claimed_only_once_it_is_due(store: Path, content):
+    async with Database(store) as db:
+        await subscribe(db, 1, None, ReminderPrefs(False, ("morning",)))
+        await plan_all(db, content, BEFORE)
+        due = datetime(2027, 3, 17, 3, tzinfo=UTC)
+        assert await db.outbox_next_due() == due
+        early = await db.outbox_claim("t", 10, ROW_LEASE, due - timedelta(seconds=1))
+        assert early == []
+        [(_, _, user_id, locale)] = await db.outbox_claim("t", 10, ROW_LEASE, due)
+        assert (user_id, locale) == (1, "en")
+
+
+async def test_a_moment_already_past_is_not_planned(store: Path, content):
+    async with Database(store) as db:
+        await subscribe(db, 1, None)
+        late = datetime(2027, 3, 16, 6, tzinfo=UTC)  # 11:00 in Astana the day before
+        assert await plan_all(db, content, late) == 1
+        assert set(await due_times(db, 1)) == {"morning"}
+
+
+async def test_switching_moments_off_drops_their_rows_and_a_station_moves_them(
+    store: Path, content
+):
+    async with Database(store) as db:
+        await subscribe(db, 1, None)
+        await plan_all(db, content, BEFORE)
+        prefs = ReminderPrefs(False, ("day",))
+        await db.set_reminder_prefs(1, "en", prefs)
+        await db.set_station(1, "en", "london")
+        await plan_user(db, content, 1, "london", prefs, BEFORE)
+        assert await due_times(db, 1) == {"day": datetime(2027, 3, 16, 10, tzinfo=UTC)}
+        await plan_user(db, content, 1, "london", ReminderPrefs(False, ()), BEFORE)
+        assert await due_times(db, 1) == {}
+
+
+async def test_a_missed_moment_is_skipped_at_send_time(store: Path, content):
+    async with Database(store) as db:
+        await subscribe(db, 1, None)
+        library = Library(I18N, content)
+        payload = {"vote": "kurultai-2026", "date": VOTE_DAY.isoformat(), "moment": "day"}
+        on_time = Renderers(db, library, I18N, lambda: datetime(2027, 3, 16, 5, 30, tzinfo=UTC))
+        assert await on_time.reminder(payload, "en", 1) is not None
+        # The bot was down until voting day: "tomorrow" would now be wrong.
+        too_late = Renderers(db, library, I18N, lambda: datetime(2027, 3, 16, 19, tzinfo=UTC))
+        assert await too_late.reminder(payload, "en", 1) is None
+        moved = Renderers(db, Library(I18N, dated(content, date(2027, 4, 4))), I18N, on_time.clock)
+        assert await moved.reminder(payload, "en", 1) is None  # the vote's date changed
+
+
+# --- "tell me when a vote gets a date" -------------------------------------------------------
+
+
+async def test_a_vote_getting_a_date_is_announced_once(store: Path, tmp_path: Path):
+    source = (DATA_DIR / "elections.yaml").read_text(encoding="utf-8")
+    day = date.today() + timedelta(days=60)
+    folder = tmp_path / "update"
+    folder.mkdir()
+    (folder / "elections.yaml").write_text(
+        source.replace(
+            "  - id: kurultai-2026\n    kind: parliamentary\n    date: null\n",
+            f"  - id: kurultai-2026\n    kind: parliamentary\n    date: {day.isoformat()}\n",
+        ),
+        encoding="utf-8",
+    )
+    async with Database(store) as db:
+        await subscribe(db, 1, None, ReminderPrefs(True, None))  # told, no reminders
+        await subscribe(db, 2, "berlin")  # told, and reminders planned
+        await subscribe(db, 3, None, ReminderPrefs(False, None))  # asked for nothing
+        await subscribe(db, 4, None)
+        await db.user_stopped(4)
+        await import_path(db, folder)
+        await import_path(db, folder)  # again: nobody is told twice
+        told = {
+            user: [p for kind, p, _, _ in await db.outbox_rows(user) if kind == "vote_dated"]
+            for user in (1, 2, 3, 4)
+        }
+        expected = [{"vote": "kurultai-2026", "date": day.isoformat()}]
+        assert told == {1: expected, 2: expected, 3: [], 4: []}
+        assert set(await due_times(db, 2)) == {"week", "day", "morning"}
+        assert await due_times(db, 1) == {}
+
+
+# --- rendering outside an update -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lang", ["kk", "ru", "en"])
+async def test_reminders_render_in_the_recipients_language(store: Path, content, lang):
+    async with Database(store) as db:
+        await subscribe(db, 1, None, lang=lang)
+        await subscribe(db, 2, "moscow", lang=lang)
+        library = Library(I18N, content)
+        render = Renderers(db, library, I18N, lambda: BEFORE)
+        payload = {"vote": "kurultai-2026", "date": VOTE_DAY.isoformat(), "moment": "day"}
+        home = await render.reminder(payload, lang, 1)
+        abroad = await render.reminder(payload, lang, 2)
+        assert home is not None and abroad is not None
+        vote = content.vote("kurultai-2026")
+        assert vote is not None
+        for text in (home.text, abroad.text):
+            assert long_date(VOTE_DAY, lang) in text
+            assert vote.title.get(lang) in text
+        hours = translated("Polling stations are open 07:00-20:00 local time.", lang)
+        assert hours in home.text
+        assert translated("Voting hours: 07:00-20:00 local time.", lang) in abroad.text
+        assert "Chistoprudny bulvar 3A" in abroad.text  # the chosen station's card
+        assert "Chistoprudny" not in home.text
+        absentee = {**payload, "moment": "absentee"}
+        assert await render.reminder(absentee, lang, 2) is None  # abroad: no such thing
+        certificate = await render.reminder(absentee, lang, 1)
+        assert certificate is not None and "18:00" in certificate.text
+        told = await render.dated({"vote": "kurultai-2026", "date": VOTE_DAY.isoformat()}, lang, 1)
+        assert told is not None and long_date(VOTE_DAY, lang) in told.text
+        assert told.markup is not None
