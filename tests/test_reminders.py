@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import I18N, DATA_DIR, copy_db, translated
+from conftest import DATA_DIR, I18N, copy_db, translated
 
 from bot.content.models import Content
 from bot.content.sync import import_path
@@ -27,8 +27,7 @@ BEFORE = datetime(2027, 3, 1, 12, tzinfo=UTC)
 def dated(content: Content, day: date = VOTE_DAY) -> Content:
     """The content with the Kurultai election (only its month is known) given `day`."""
     votes = [
-        v.model_copy(update={"date": day}) if v.id == "kurultai-2026" else v
-        for v in content.votes
+        v.model_copy(update={"date": day}) if v.id == "kurultai-2026" else v for v in content.votes
     ]
     return content.model_copy(update={"votes": votes})
 
