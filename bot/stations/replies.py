@@ -9,7 +9,7 @@ from datetime import date
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 
-from bot.keyboards import CountriesCb, EntryCb, StationCb, menu_button
+from bot.keyboards import CountriesCb, EntryCb, StationCb, StationRemindCb, menu_button
 from bot.library import Library
 from bot.render import alphabetical_key
 from bot.search.engine import OFFTOPIC, SearchResult
@@ -64,7 +64,10 @@ def station_reply(index: StationIndex, station_id: str, lang: str, today: date) 
     # GeoNames has the city centre, not the building: a plain location, never a venue pin.
     pin = (city.latitude, city.longitude) if city else None
     text = station_card(index, station, lang, today, pin=pin is not None)
-    return Reply(text, InlineKeyboardMarkup(inline_keyboard=[back_row()]), pin)
+    remind = button(
+        "🔔 " + _("Remind me about this station"), StationRemindCb(station_id=station.id).pack()
+    )
+    return Reply(text, InlineKeyboardMarkup(inline_keyboard=[[remind], back_row()]), pin)
 
 
 def country_reply(index: StationIndex, code: str, lang: str, today: date) -> Reply:
