@@ -6,9 +6,21 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import DATA_DIR, I18N, copy_db, translated
+from aiogram.methods import AnswerCallbackQuery
+from conftest import (
+    DATA_DIR,
+    I18N,
+    ChatDriver,
+    buttons,
+    copy_db,
+    forget_reply,
+    kept_line,
+    only_text,
+    translated,
+)
 
 from bot.content.models import Content
 from bot.content.sync import import_path
@@ -196,3 +208,116 @@ async def test_reminders_render_in_the_recipients_language(store: Path, content,
         told = await render.dated({"vote": "kurultai-2026", "date": VOTE_DAY.isoformat()}, lang, 1)
         assert told is not None and long_date(VOTE_DAY, lang) in told.text
         assert told.markup is not None
+
+
+# --- /remind, the menu button, a station card, /forget: the real dispatcher -----------------
+
+OUT_OF_DATE = "This button is out of date."
+
+
+def answered(requests) -> list[str | None]:
+    return [r.text for r in requests if isinstance(r, AnswerCallbackQuery)]
+
+
+async def test_remind_accepts_defaults_and_toggles_each_moment(chat, db: Database):
+    user: ChatDriver = chat("en")
+    text = only_text(await user.send("/remind"))
+    assert translated("No upcoming vote has a date in our data yet.", "en") in text
+    assert await db.reminder_prefs(user.user_id) is None
+    await user.press_button(translated("Turn on reminders", "en"))
+    assert await db.reminder_prefs(user.user_id) == DEFAULTS
+    await user.press_button(translated("A week before, 10:00", "en"))
+    await user.press_button(translated("Tell me when the next vote is announced", "en"))
+    assert await db.reminder_prefs(user.user_id) == ReminderPrefs(
+        False, ("day", "morning", "absentee")
+    )
+    labels = [b.text for b in buttons(user.last_message().reply_markup)]
+    assert "▫️ " + translated("A week before, 10:00", "en") in labels
+    assert "✅ " + translated("The day before, 10:00", "en") in labels
+    await user.press_button(translated("Turn all reminders off", "en"))
+    assert await db.reminder_prefs(user.user_id) == ReminderPrefs(False, ())
+
+
+async def test_forged_remind_buttons_change_nothing(chat, db: Database):
+    user: ChatDriver = chat("ru")
+    await user.send("/remind")
+    await user.press_button(translated("Turn on reminders", "ru"))
+    for data in ("remind:toggle:bogus", "remind:drop_table:", "rstation:atlantis"):
+        requests = await user.press(data)
+        assert answered(requests) == [translated(OUT_OF_DATE, "ru")]
+    assert await db.reminder_prefs(user.user_id) == DEFAULTS
+    assert await db.user_station(user.user_id) is None
+
+
+async def test_menu_button_and_a_dated_vote_plan_rows(chat, dp, db: Database):
+    library: Library = dp["library"]
+    day = date.today() + timedelta(days=60)
+    library.use(dated(library.content, day))
+    user: ChatDriver = chat("kk")
+    await user.send("/menu")
+    text = only_text(await user.press_button("menu:reminders"))
+    assert long_date(day, "kk") in text
+    await user.press_button(translated("Turn on reminders", "kk"))
+    assert set(await due_times(db, user.user_id)) == {"week", "day", "morning", "absentee"}
+    # A station card's button: that station's zone, no absentee certificate abroad.
+    await user.press("station:berlin")
+    await user.press_button("rstation:berlin")
+    assert await db.user_station(user.user_id) == "berlin"
+    due = await due_times(db, user.user_id)
+    assert set(due) == {"week", "day", "morning"}
+    assert due["morning"].astimezone(ZoneInfo("Europe/Berlin")).hour == 8
+    assert (
+        translated("Times are local time at your polling station in {city}.", "kk").format(
+            city="Берлин"
+        )
+        in user.last_message().text
+    )
+
+
+async def test_a_station_card_reminder_turns_reminders_on(chat, db: Database):
+    user: ChatDriver = chat("en")
+    await user.press("station:tokyo")
+    await user.press_button(translated("Remind me about this station", "en"))
+    assert await db.user_station(user.user_id) == "tokyo"
+    assert (await db.reminder_prefs(user.user_id)).moments == reminders.MOMENTS
+
+
+async def test_forget_cancelled_deletes_nothing(chat, db: Database):
+    user: ChatDriver = chat("en")
+    await user.send("/remind")
+    await user.press_button(translated("Turn on reminders", "en"))
+    assert only_text(await user.send("/forget")) == forget_reply("en")
+    assert only_text(await user.press_button("forget:0")) == translated(
+        "Nothing was deleted.", "en"
+    )
+    assert await db.reminder_prefs(user.user_id) == DEFAULTS
+
+
+async def test_forget_confirmed_deletes_subscription_station_and_outbox(chat, dp, db: Database):
+    library: Library = dp["library"]
+    library.use(dated(library.content, date.today() + timedelta(days=60)))
+    user: ChatDriver = chat("ru")
+    await user.press("station:istanbul")
+    await user.press_button("rstation:istanbul")
+    assert len(await db.outbox_rows(user.user_id)) == 3
+    await user.send("/forget")
+    text = only_text(await user.press_button("forget:1"))
+    for part in (
+        "your language choice",
+        "the polling station you chose",
+        "your reminder settings",
+    ):
+        assert translated(part, "ru") in text
+    assert (
+        I18N.gettext(
+            "{n} announcement or reminder sent or waiting",
+            "{n} announcements and reminders sent or waiting",
+            3,
+            locale="ru",
+        ).format(n=3)
+        in text
+    )
+    assert text.endswith(kept_line("ru"))
+    assert await db.reminder_prefs(user.user_id) is None
+    assert await db.user_station(user.user_id) is None
+    assert await db.outbox_rows(user.user_id) == []
