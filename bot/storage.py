@@ -831,12 +831,20 @@ class Database:
         return cur.rowcount
 
     async def user_returned(self, user_id: int) -> None:
-        """The user started the bot again (/start): they no longer block or stop it."""
-        await self.conn.execute(
-            "UPDATE users SET blocked_at = NULL, stopped_at = NULL "
-            "WHERE id = ? AND (blocked_at IS NOT NULL OR stopped_at IS NOT NULL)",
-            (user_id,),
-        )
+        """The user started the bot again (/start): they no longer block or stop it, and the
+        reminders that stopping stopped are queued again, those still to come."""
+        async with self.transaction():
+            cur = await self.conn.execute(
+                "UPDATE users SET blocked_at = NULL, stopped_at = NULL "
+                "WHERE id = ? AND (blocked_at IS NOT NULL OR stopped_at IS NOT NULL)",
+                (user_id,),
+            )
+            if cur.rowcount:
+                await self.conn.execute(
+                    "UPDATE outbox SET state = 'queued', error = NULL, finished_at = NULL "
+                    "WHERE user_id = ? AND state = 'blocked' AND due_at > ?",
+                    (user_id, _now()),
+                )
 
     async def outbox_release(self, holder: str | None = None) -> int:
         """Puts claimed rows back in the queue: those of `holder` (stopping), or all of them

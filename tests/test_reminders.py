@@ -4,6 +4,7 @@ dispatcher, and reminder texts rendered outside an update in kk, ru and en."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -21,15 +22,20 @@ from conftest import (
     only_text,
     translated,
 )
+from fake_telegram import FakeTelegram
+from test_faults import TOKEN
 
+from bot.config import load_settings
 from bot.content.models import Content
 from bot.content.sync import import_path
 from bot.content.yaml_io import load_content
 from bot.delivery import reminders
-from bot.delivery.outbox import ROW_LEASE
+from bot.delivery.outage import Outage
+from bot.delivery.outbox import ROW_LEASE, Deliverer
 from bot.delivery.reminders import DEFAULTS, Renderers, plan_all, plan_user
 from bot.library import Library
 from bot.render import long_date
+from bot.runner import make_bot
 from bot.storage import Database, ReminderPrefs
 
 VOTE_DAY = date(2027, 3, 17)  # a made-up date: New York moves to summer time on 14 March 2027
@@ -321,3 +327,41 @@ async def test_forget_confirmed_deletes_subscription_station_and_outbox(chat, dp
     assert await db.reminder_prefs(user.user_id) is None
     assert await db.user_station(user.user_id) is None
     assert await db.outbox_rows(user.user_id) == []
+
+
+async def test_the_deliverer_sends_what_is_due_and_skips_what_was_missed(store: Path, content):
+    """The bot was down for the week-before moment; at 10:00 the day before it sends that
+    day's two reminders, skips the stale one and keeps voting day's for later."""
+    now = datetime(2027, 3, 16, 5, 0, 30, tzinfo=UTC)  # 10:00:30 in Astana
+    async with Database(store) as db, FakeTelegram(TOKEN) as tg:
+        await subscribe(db, 1, None, lang="ru")
+        await plan_all(db, content, BEFORE)
+        settings = load_settings(_env_file=None, bot_token=TOKEN, bot_api_url=tg.url)
+        bot = make_bot(settings, Outage())
+        renderers = Renderers(db, Library(I18N, content), I18N, lambda: now).kinds()
+        deliverer = Deliverer(db, bot, renderers, clock=lambda: now)
+        deliverer.start()
+        try:
+            for _ in range(200):
+                states = {p["moment"]: s for _, p, s, _ in await db.outbox_rows(1)}
+                if "claimed" not in states.values() and list(states.values()).count("queued") == 1:
+                    break
+                await asyncio.sleep(0.05)
+        finally:
+            await deliverer.stop(5)
+            await bot.session.close()
+        assert states == {"week": "failed", "day": "sent", "absentee": "sent", "morning": "queued"}
+        sent = [c.params["text"] for c in tg.calls("sendMessage") if c.ok]
+        assert len(sent) == 2
+        assert all(long_date(VOTE_DAY, "ru") in text for text in sent)
+
+
+async def test_stop_holds_reminders_and_start_brings_back_those_to_come(store: Path, content):
+    async with Database(store) as db:
+        await subscribe(db, 1, None)
+        await plan_all(db, content, datetime.now(UTC))  # the made-up vote is in the future
+        assert len(await due_times(db, 1)) == 4
+        assert await db.user_stopped(1) == 4
+        assert await due_times(db, 1) == {}
+        await db.user_returned(1)
+        assert len(await due_times(db, 1)) == 4
