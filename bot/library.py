@@ -22,6 +22,7 @@ from bot.storage import Database
 class Library:
     def __init__(self, i18n: I18n, content: Content | None = None) -> None:
         self.i18n = i18n
+        self.version: int | None = None  # the store's content version loaded, if from one
         self.use(content if content is not None else Content())
 
     def use(self, content: Content) -> None:
@@ -35,7 +36,14 @@ class Library:
         self._articles: dict[int, str] = {n: e.id for e in content.published() for n in e.articles}
 
     async def load(self, db: Database) -> None:
+        version = await db.content_version()
         self.use(await db.load_content())
+        self.version = version
+
+    async def refresh(self, db: Database) -> None:
+        """Loads the store again when another process (`python -m bot import`) changed it."""
+        if self.version is not None and await db.content_version() != self.version:
+            await self.load(db)
 
     @staticmethod
     def documents(content: Content) -> list[SearchDoc]:

@@ -171,6 +171,8 @@ async def test_a_vote_getting_a_date_is_announced_once(store: Path, tmp_path: Pa
         await subscribe(db, 3, None, ReminderPrefs(False, None))  # asked for nothing
         await subscribe(db, 4, None)
         await db.user_stopped(4)
+        library = Library(I18N)
+        await library.load(db)  # the running bot's snapshot, from before the import
         await import_path(db, folder)
         await import_path(db, folder)  # again: nobody is told twice
         told = {
@@ -181,6 +183,9 @@ async def test_a_vote_getting_a_date_is_announced_once(store: Path, tmp_path: Pa
         assert told == {1: expected, 2: expected, 3: [], 4: []}
         assert set(await due_times(db, 2)) == {"week", "day", "morning"}
         assert await due_times(db, 1) == {}
+        # The bot sees the import (another process's) when it renders.
+        message = await Renderers(db, library, I18N).dated(expected[0], "en", 1)
+        assert message is not None and long_date(day, "en") in message.text
 
 
 # --- rendering outside an update -------------------------------------------------------------

@@ -278,6 +278,7 @@ class Renderers:
     async def reminder(
         self, payload: dict[str, object], locale: str, user_id: int
     ) -> Message | None:
+        await self.library.refresh(self.db)  # the vote may have been dated by an import
         vote = self._vote(payload)
         name = str(payload.get("moment"))
         station_id = await self.db.user_station(user_id)
@@ -293,6 +294,7 @@ class Renderers:
             return Message(reminder_text(self.library, vote, name, station_id), remind_markup())
 
     async def dated(self, payload: dict[str, object], locale: str, user_id: int) -> Message | None:
+        await self.library.refresh(self.db)
         vote = self._vote(payload)
         if vote is None or vote.date is None or vote.date < self.clock().astimezone(ASTANA).date():
             return None

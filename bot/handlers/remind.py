@@ -108,6 +108,7 @@ def changed(prefs: ReminderPrefs, action: str, moment: str) -> ReminderPrefs:
 async def _view(
     db: Database, library: Library, user_id: int, lang: str, today: date
 ) -> tuple[str, InlineKeyboardMarkup]:
+    await library.refresh(db)  # a vote dated by `python -m bot import` shows at once
     prefs = await db.reminder_prefs(user_id) or NOTHING
     return remind_view(library, prefs, await db.user_station(user_id), lang, today)
 
