@@ -109,9 +109,12 @@ async def plan_user(
     station_id: str | None,
     prefs: ReminderPrefs | None,
     now: datetime,
+    broadcasts: dict[str, int] | None = None,
 ) -> int:
     """The user's waiting reminder rows become what their subscription asks for now; returns
-    how many are planned. A moment already past is not planned."""
+    how many are planned. A moment already past is not planned. `broadcasts` remembers the
+    planned broadcasts' ids by key across users."""
+    broadcasts = {} if broadcasts is None else broadcasts
     planned: dict[int, datetime] = {}
     zone = zone_of(content, station_id)
     wanted = [m for m in (prefs.moments or ()) if m in MOMENTS] if prefs else []
@@ -123,9 +126,11 @@ async def plan_user(
             when = moment(name, vote.date, zone)
             if when.due <= now:
                 continue
-            payload = {"vote": vote.id, "date": vote.date.isoformat(), "moment": name}
-            broadcast_id, _ = await db.broadcast_keyed(_key(vote, name), KIND, payload, now)
-            planned[broadcast_id] = when.due
+            key = _key(vote, name)
+            if key not in broadcasts:
+                payload = {"vote": vote.id, "date": vote.date.isoformat(), "moment": name}
+                broadcasts[key] = (await db.broadcast_keyed(key, KIND, payload, now))[0]
+            planned[broadcasts[key]] = when.due
     await db.outbox_plan(user_id, planned, KIND)
     return len(planned)
 
@@ -133,9 +138,10 @@ async def plan_user(
 async def plan_all(db: Database, content: Content, now: datetime) -> int:
     """Plans every subscriber, in batches (memory does not grow with them)."""
     after, total = 0, 0
+    broadcasts: dict[str, int] = {}
     while batch := await db.reminder_subscribers(after, PLAN_BATCH):
         for user_id, station_id, prefs in batch:
-            total += await plan_user(db, content, user_id, station_id, prefs, now)
+            total += await plan_user(db, content, user_id, station_id, prefs, now, broadcasts)
         after = batch[-1][0]
     return total
 
@@ -184,7 +190,8 @@ def moment_label(name: str) -> str:
 
 
 def _headline(name: str, vote: Vote, lang: str) -> str:
-    fields = {"vote": escape(vote.title.get(lang)), "date": long_date(vote.date, lang)}  # type: ignore[arg-type]
+    assert vote.date is not None  # only dated votes have reminders
+    fields = {"vote": escape(vote.title.get(lang)), "date": long_date(vote.date, lang)}
     if name == "week":
         return _("🗓 In a week, on {date}: {vote}.").format(**fields)
     if name == "day":
