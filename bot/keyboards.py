@@ -52,10 +52,25 @@ class StationMoreCb(CallbackData, prefix="smore"):
     station_id: str
 
 
+class StationRemindCb(CallbackData, prefix="rstation"):
+    """ "Remind me about this station": the station becomes the user's (zone and card)."""
+
+    station_id: str
+
+
 class SourcesCb(CallbackData, prefix="src"):
     """All the sources of an FAQ answer, whose message shows only the first few."""
 
     entry_id: str
+
+
+class RemindCb(CallbackData, prefix="remind"):
+    action: str  # "show", "defaults", "toggle", "announce", "off"
+    moment: str = ""
+
+
+class ForgetCb(CallbackData, prefix="forget"):
+    confirm: bool
 
 
 class LocateCb(CallbackData, prefix="locate"):

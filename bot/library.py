@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 class Library:
     def __init__(self, i18n: I18n, content: Content | None = None) -> None:
         self.i18n = i18n
+        self.version: int | None = None  # the store's content version loaded, if from one
         self.use(content if content is not None else Content())
 
     def use(self, content: Content, built: Built | None = None) -> None:
@@ -43,6 +44,7 @@ class Library:
     async def load(self, db: Database) -> None:
         """The store's content, with the indexes the store kept for it when content and code
         are unchanged (a restart), else built and kept for the next start."""
+        version = await db.content_version()
         content = await db.load_content()
         key = fingerprint(content)
         built = _unpickled(await db.built_index(key))
@@ -52,6 +54,12 @@ class Library:
             await db.store_built_index(key, pickle.dumps(built, protocol=pickle.HIGHEST_PROTOCOL))
         _remember(key, built)
         self.use(content, built)
+        self.version = version
+
+    async def refresh(self, db: Database) -> None:
+        """Loads the store again when another process (`python -m bot import`) changed it."""
+        if self.version is not None and await db.content_version() != self.version:
+            await self.load(db)
 
     @staticmethod
     def documents(content: Content) -> list[SearchDoc]:

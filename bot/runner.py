@@ -32,6 +32,7 @@ from bot.delivery.inbox import Inbox
 from bot.delivery.intake import UPDATE_KINDS, Intake
 from bot.delivery.outage import Outage
 from bot.delivery.outbox import Deliverer
+from bot.delivery.reminders import Renderers
 from bot.delivery.sender import Sender, backoff
 from bot.dispatcher import build_dispatcher
 from bot.storage import Database
@@ -113,9 +114,11 @@ async def run_bot(settings: Settings) -> None:
         if resumed := await db.inbox_requeue():
             log.info("resuming %d updates that were being handled when the bot stopped", resumed)
         inbox.start()
-        deliverer = Deliverer(
-            db, bot, {announcements.KIND: announcements.render}, settings.broadcast_in_flight
-        )
+        renderers = {
+            announcements.KIND: announcements.render,
+            **Renderers(db, dp["library"], dp["i18n"]).kinds(),
+        }
+        deliverer = Deliverer(db, bot, renderers, settings.broadcast_in_flight)
         deliverer.start()
         purger = asyncio.create_task(purge(db, settings))
         try:

@@ -182,6 +182,21 @@ MIGRATIONS: tuple[str, ...] = (
         data BLOB NOT NULL
     );
     """,
+    # 9: reminders. A user's subscription ("tell me when a vote gets a date", and the moments
+    # before a dated vote they want); reminder rows carry their own due time (the moment in the
+    # user's zone, in UTC); a planned broadcast has a key (vote, date, moment) so planning it
+    # again finds it instead of making another.
+    """
+    CREATE TABLE reminder_prefs (
+        user_id     INTEGER PRIMARY KEY,
+        announce    INTEGER NOT NULL DEFAULT 0,   -- tell me when the next vote gets a date
+        moments     TEXT,                         -- JSON list of moments on, NULL: never set up
+        updated_at  TEXT NOT NULL
+    );
+    ALTER TABLE outbox ADD COLUMN due_at TEXT;    -- UTC ISO, NULL: the broadcast's send_at
+    ALTER TABLE broadcasts ADD COLUMN key TEXT;
+    CREATE UNIQUE INDEX broadcasts_key ON broadcasts (key)
+    """,
 )
 
 # Content field -> (records.kind, model, key attribute)
@@ -220,6 +235,23 @@ class Change:
     @property
     def verb(self) -> str:
         return "added" if self.before is None else "removed" if self.after is None else "changed"
+
+
+@dataclass(frozen=True)
+class Forgotten:
+    """What /forget found and deleted about a user."""
+
+    language: bool  # the user's row: language choice (and when they started)
+    station: bool  # the station abroad they chose
+    reminders: bool  # their reminder subscription
+    messages: int  # records of their handled updates
+    sent: int  # outbox rows: announcements and reminders sent or waiting
+
+
+@dataclass(frozen=True)
+class ReminderPrefs:
+    announce: bool  # tell me when the next vote gets a date
+    moments: tuple[str, ...] | None  # the moments switched on; None: never set up
 
 
 @dataclass(frozen=True)
@@ -421,20 +453,159 @@ class Database:
         )
         self._locales[user_id] = locale
 
-    async def forget_user(self, user_id: int) -> bool:
-        """Deletes the user's row, the inbox's record of their finished updates in their
-        private chat (ids and outcomes; texts are cleared once handled) and their outbox rows
-        (announcements sent or waiting). Updates still queued stay so they are answered.
-        True when a language choice was stored."""
+    async def forget_user(self, user_id: int) -> Forgotten:
+        """Deletes the user's row (language, chosen station), their reminder subscription,
+        the inbox's record of their finished updates in their private chat (ids and outcomes;
+        texts are cleared once handled), their outbox rows (announcements and reminders sent
+        or waiting) and the state of a guided edit. Updates still queued stay so they are
+        answered. Says what there was."""
         keys = (f"chat:{user_id}", f"user:{user_id}")
         async with self.transaction():
-            cur = await self.conn.execute("DELETE FROM users WHERE id = ?", (user_id,))
-            await self.conn.execute(
+            async with self.conn.execute(
+                "SELECT station_id FROM users WHERE id = ?", (user_id,)
+            ) as cur:
+                user = await cur.fetchone()
+            await self.conn.execute("DELETE FROM users WHERE id = ?", (user_id,))
+            prefs = await self.conn.execute(
+                "DELETE FROM reminder_prefs WHERE user_id = ?", (user_id,)
+            )
+            inbox = await self.conn.execute(
                 "DELETE FROM inbox WHERE state = 'done' AND chat_key IN (?, ?)", keys
             )
-            await self.conn.execute("DELETE FROM outbox WHERE user_id = ?", (user_id,))
+            outbox = await self.conn.execute("DELETE FROM outbox WHERE user_id = ?", (user_id,))
+            # aiogram's keys end in the user id, or carry it before a destiny part.
+            await self.conn.execute(
+                "DELETE FROM fsm WHERE key LIKE ? OR key LIKE ?",
+                (f"%:{user_id}", f"%:{user_id}:%"),
+            )
         self._locales.pop(user_id, None)
-        return cur.rowcount > 0
+        return Forgotten(
+            language=user is not None,
+            station=bool(user and user[0]),
+            reminders=prefs.rowcount > 0,
+            messages=inbox.rowcount,
+            sent=outbox.rowcount,
+        )
+
+    async def set_station(self, user_id: int, locale: str, station_id: str | None) -> None:
+        """The station abroad the user chose (their reminders' zone and card); a user without
+        a row gets one in `locale`."""
+        await self._ensure_user(user_id, locale)
+        await self.conn.execute(
+            "UPDATE users SET station_id = ?, updated_at = ? WHERE id = ?",
+            (station_id, _now(), user_id),
+        )
+
+    async def user_station(self, user_id: int) -> str | None:
+        async with self.conn.execute(
+            "SELECT station_id FROM users WHERE id = ?", (user_id,)
+        ) as cur:
+            row = await cur.fetchone()
+        return str(row[0]) if row and row[0] else None
+
+    async def _ensure_user(self, user_id: int, locale: str) -> None:
+        now = _now()
+        await self.conn.execute(
+            "INSERT INTO users (id, locale, created_at, updated_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT(id) DO NOTHING",
+            (user_id, locale, now, now),
+        )
+        self._locales.pop(user_id, None)
+
+    # --- reminder subscriptions ----------------------------------------------------------
+
+    async def reminder_prefs(self, user_id: int) -> ReminderPrefs | None:
+        async with self.conn.execute(
+            "SELECT announce, moments FROM reminder_prefs WHERE user_id = ?", (user_id,)
+        ) as cur:
+            row = await cur.fetchone()
+        if row is None:
+            return None
+        return ReminderPrefs(bool(row[0]), None if row[1] is None else tuple(json.loads(row[1])))
+
+    async def set_reminder_prefs(self, user_id: int, locale: str, prefs: ReminderPrefs) -> None:
+        moments = None if prefs.moments is None else json.dumps(list(prefs.moments))
+        async with self.transaction():
+            await self._ensure_user(user_id, locale)
+            await self.conn.execute(
+                "INSERT INTO reminder_prefs (user_id, announce, moments, updated_at) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT(user_id) DO UPDATE SET "
+                "announce = excluded.announce, moments = excluded.moments, "
+                "updated_at = excluded.updated_at",
+                (user_id, int(prefs.announce), moments, _now()),
+            )
+
+    async def reminder_subscribers(
+        self, after: int, batch: int
+    ) -> list[tuple[int, str | None, ReminderPrefs]]:
+        """(user id, station id, prefs) of users past `after` with moments set, who have
+        not stopped or blocked the bot, in id order."""
+        async with self.conn.execute(
+            "SELECT p.user_id, u.station_id, p.announce, p.moments FROM reminder_prefs p "
+            "JOIN users u ON u.id = p.user_id WHERE p.user_id > ? AND p.moments IS NOT NULL "
+            "AND u.blocked_at IS NULL AND u.stopped_at IS NULL ORDER BY p.user_id LIMIT ?",
+            (after, batch),
+        ) as cur:
+            rows = await cur.fetchall()
+        return [(int(r[0]), r[1], ReminderPrefs(bool(r[2]), tuple(json.loads(r[3])))) for r in rows]
+
+    async def broadcast_keyed(
+        self, key: str, kind: str, payload: dict[str, Any], send_at: datetime
+    ) -> tuple[int, bool]:
+        """The planned broadcast `key` (ready: its rows are added by the planner, not expanded
+        from an audience), made now if there is none; (id, whether it was made now)."""
+        async with self.conn.execute(
+            "INSERT INTO broadcasts (kind, audience, payload, send_at, state, created_at, key) "
+            "VALUES (?, 'planned', ?, ?, 'ready', ?, ?) ON CONFLICT(key) DO NOTHING "
+            "RETURNING id",
+            (kind, json.dumps(payload, ensure_ascii=False), _iso(send_at), _now(), key),
+        ) as cur:
+            row = await cur.fetchone()
+        if row is not None:
+            return int(row[0]), True
+        async with self.conn.execute("SELECT id FROM broadcasts WHERE key = ?", (key,)) as cur:
+            found = await cur.fetchone()
+        assert found is not None
+        return int(found[0]), False
+
+    async def outbox_plan(self, user_id: int, planned: dict[int, datetime], kind: str) -> None:
+        """The user's rows of broadcasts of `kind` waiting to be sent become exactly
+        `planned` (broadcast id -> due time): new ones added, times updated, others
+        dropped. Rows already sent stay as they are."""
+        async with self.transaction():
+            marks = ",".join("?" * len(planned))
+            await self.conn.execute(
+                "DELETE FROM outbox WHERE user_id = ? AND state = 'queued' AND broadcast_id IN "
+                f"(SELECT id FROM broadcasts WHERE kind = ?) AND broadcast_id NOT IN ({marks})",
+                (user_id, kind, *planned),
+            )
+            await self.conn.executemany(
+                "INSERT INTO outbox (broadcast_id, user_id, due_at) VALUES (?, ?, ?) "
+                "ON CONFLICT(broadcast_id, user_id) DO UPDATE SET due_at = excluded.due_at "
+                "WHERE outbox.state = 'queued'",
+                [(bid, user_id, _iso(due)) for bid, due in planned.items()],
+            )
+
+    async def outbox_add_announce_subscribers(self, broadcast_id: int) -> int:
+        """Adds everyone who asked to be told when a vote is dated (and has not stopped or
+        blocked the bot) to a broadcast, in one statement; returns how many."""
+        cur = await self.conn.execute(
+            "INSERT INTO outbox (broadcast_id, user_id) SELECT ?, p.user_id "
+            "FROM reminder_prefs p JOIN users u ON u.id = p.user_id WHERE p.announce = 1 "
+            "AND u.blocked_at IS NULL AND u.stopped_at IS NULL "
+            "ON CONFLICT(broadcast_id, user_id) DO NOTHING",
+            (broadcast_id,),
+        )
+        return cur.rowcount
+
+    async def outbox_rows(self, user_id: int) -> list[tuple[str, dict[str, Any], str, str | None]]:
+        """(kind, payload, state, due time) of every outbox row of a user, oldest first."""
+        async with self.conn.execute(
+            "SELECT b.kind, b.payload, o.state, o.due_at FROM outbox o "
+            "JOIN broadcasts b ON b.id = o.broadcast_id WHERE o.user_id = ? ORDER BY o.id",
+            (user_id,),
+        ) as cur:
+            return [(str(r[0]), json.loads(r[1]), str(r[2]), r[3]) for r in await cur.fetchall()]
 
     # --- questions the bot could not answer, or was unsure of ------------------------------
 
@@ -607,22 +778,24 @@ class Database:
             return len(ids)
 
     async def outbox_claim(
-        self, holder: str, limit: int, lease: timedelta
+        self, holder: str, limit: int, lease: timedelta, now: datetime | None = None
     ) -> list[tuple[int, int, int, str]]:
         """Takes up to `limit` rows that are due, queued (or claimed by a holder whose lease on
         them ran out), of broadcasts not cancelled, and marks them claimed by `holder`.
         (row id, broadcast id, user id, locale). One statement: on PostgreSQL the inner
-        SELECT becomes `... ORDER BY o.id LIMIT n FOR UPDATE SKIP LOCKED`."""
-        now = datetime.now(UTC)
+        SELECT becomes `... ORDER BY o.id LIMIT n FOR UPDATE SKIP LOCKED`. A row with its
+        own due time (a reminder) waits for that too."""
+        now = now or datetime.now(UTC)
         async with self.conn.execute(
             "UPDATE outbox SET state = 'claimed', claimed_by = ?, claimed_at = ? WHERE id IN ("
             " SELECT o.id FROM outbox o JOIN broadcasts b ON b.id = o.broadcast_id"
             " WHERE (o.state = 'queued' OR (o.state = 'claimed' AND o.claimed_at < ?))"
             " AND b.state != 'cancelled' AND b.send_at <= ?"
+            " AND (o.due_at IS NULL OR o.due_at <= ?)"
             " ORDER BY o.id LIMIT ?) "
             "RETURNING id, broadcast_id, user_id, "
             "(SELECT locale FROM users WHERE users.id = outbox.user_id)",
-            (holder, _iso(now), _iso(now - lease), _iso(now), limit),
+            (holder, _iso(now), _iso(now - lease), _iso(now), _iso(now), limit),
         ) as cur:
             rows = await cur.fetchall()
         return sorted((int(r[0]), int(r[1]), int(r[2]), str(r[3] or "")) for r in rows)
@@ -677,12 +850,20 @@ class Database:
         return cur.rowcount
 
     async def user_returned(self, user_id: int) -> None:
-        """The user started the bot again (/start): they no longer block or stop it."""
-        await self.conn.execute(
-            "UPDATE users SET blocked_at = NULL, stopped_at = NULL "
-            "WHERE id = ? AND (blocked_at IS NOT NULL OR stopped_at IS NOT NULL)",
-            (user_id,),
-        )
+        """The user started the bot again (/start): they no longer block or stop it, and the
+        reminders that stopping stopped are queued again, those still to come."""
+        async with self.transaction():
+            cur = await self.conn.execute(
+                "UPDATE users SET blocked_at = NULL, stopped_at = NULL "
+                "WHERE id = ? AND (blocked_at IS NOT NULL OR stopped_at IS NOT NULL)",
+                (user_id,),
+            )
+            if cur.rowcount:
+                await self.conn.execute(
+                    "UPDATE outbox SET state = 'queued', error = NULL, finished_at = NULL "
+                    "WHERE user_id = ? AND state = 'blocked' AND due_at > ?",
+                    (user_id, _now()),
+                )
 
     async def outbox_release(self, holder: str | None = None) -> int:
         """Puts claimed rows back in the queue: those of `holder` (stopping), or all of them
@@ -700,10 +881,11 @@ class Database:
         return cur.rowcount
 
     async def outbox_next_due(self) -> datetime | None:
-        """When the earliest broadcast with rows still queued is due."""
+        """When the earliest row still queued is due: its broadcast's time, or its own."""
         async with self.conn.execute(
-            "SELECT MIN(b.send_at) FROM broadcasts b WHERE b.state != 'cancelled' AND EXISTS ("
-            " SELECT 1 FROM outbox o WHERE o.broadcast_id = b.id AND o.state = 'queued')"
+            "SELECT MIN(MAX(b.send_at, COALESCE(o.due_at, b.send_at))) FROM outbox o "
+            "JOIN broadcasts b ON b.id = o.broadcast_id "
+            "WHERE o.state = 'queued' AND b.state != 'cancelled'"
         ) as cur:
             row = await cur.fetchone()
         return datetime.fromisoformat(row[0]) if row and row[0] else None

@@ -53,15 +53,24 @@ def all_translations(msgid: str) -> dict[str, str]:
 
 
 FORGET_MSGID = (
-    "Done. Deleted: your language choice, the record of your recent messages to the bot "
-    "and of the announcements it sent you.\nKept: questions the bot could not answer, "
-    "stored without your name or Telegram account so that people can improve its "
-    "answers, and deleted after {days} days."
+    "Delete everything the bot stores about you: your language, your station, your "
+    "reminders and the record of your messages and of what it sent you? This cannot be "
+    "undone."
+)
+KEPT_MSGID = (
+    "Kept: questions the bot could not answer, stored without your name or Telegram "
+    "account so that people can improve its answers, and deleted after {days} days."
 )
 
 
-def forget_reply(lang: str, days: int = 90) -> str:
-    return translated(FORGET_MSGID, lang).format(days=days)
+def forget_reply(lang: str) -> str:
+    """The reply to /forget: a question, answered by a button."""
+    return translated(FORGET_MSGID, lang)
+
+
+def kept_line(lang: str, days: int = 90) -> str:
+    """The last line after /forget is confirmed: what stays."""
+    return translated(KEPT_MSGID, lang).format(days=days)
 
 
 ERROR_MSGID = "Sorry, something went wrong on my side. Please try again in a moment."

@@ -17,6 +17,7 @@ from conftest import (
     buttons,
     find_button,
     forget_reply,
+    kept_line,
     make_dispatcher,
     only_text,
     translated,
@@ -505,10 +506,12 @@ async def test_forget_deletes_the_saved_language(chat, db: Database):
     await user.press_button("lang:ru")
     assert await db.get_locale(user.user_id) == "ru"
 
-    text = only_text(await user.send("/forget"))
-    # Confirmed in the language in use when the command arrived, saying what stays.
-    assert text == forget_reply("ru")
-    assert "90" in text
+    assert only_text(await user.send("/forget")) == forget_reply("ru")
+    assert await db.get_locale(user.user_id) == "ru"  # nothing before the confirmation
+    text = only_text(await user.press_button("forget:1"))
+    # Confirmed in the language in use when the button arrived, saying what stays.
+    assert translated("your language choice", "ru") in text
+    assert text.endswith(kept_line("ru"))
     assert await db.get_locale(user.user_id) is None
     async with db.conn.execute("SELECT COUNT(*) FROM users WHERE id = ?", (user.user_id,)) as c:
         assert (await c.fetchone())[0] == 0
@@ -518,8 +521,9 @@ async def test_forget_deletes_the_saved_language(chat, db: Database):
 
 async def test_forget_without_saved_data_is_fine(chat, db: Database):
     user: ChatDriver = chat("kk")
-    text = only_text(await user.send("/forget"))
-    assert text == forget_reply("kk")
+    assert only_text(await user.send("/forget")) == forget_reply("kk")
+    text = only_text(await user.press_button("forget:1"))
+    assert text.startswith(translated("Done. The bot stored nothing about you.", "kk"))
     assert await db.get_locale(user.user_id) is None
 
 
@@ -561,7 +565,7 @@ async def test_commands_are_set_in_every_language(dp: Dispatcher, session: Local
     by_lang = {c.language_code: c.commands for c in calls}
     for lang in LOCALES:
         names = [c.command for c in by_lang[lang]]
-        assert names == ["menu", "help", "language", "about", "stop", "forget", "start"]
+        assert names == ["menu", "help", "language", "about", "remind", "stop", "forget", "start"]
         descriptions = {c.command: c.description for c in by_lang[lang]}
         assert descriptions["menu"] == translated("Sections to browse", lang)
         assert descriptions["forget"] == translated("Delete my data", lang)

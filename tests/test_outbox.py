@@ -212,5 +212,6 @@ async def test_stop_ends_announcements_start_resumes_forget_deletes_them(chat, d
     await user.send("/start")
     assert (await announce(db, TEXTS))[1] == 1
     assert only_text(await user.send("/forget")) == forget_reply("ru")
+    await user.press_button("forget:1")
     assert [r["queued"] + r["blocked"] for r in await db.outbox_report()] == [0, 0, 0]
     assert (await announce(db, TEXTS))[1] == 0  # no row, no audience

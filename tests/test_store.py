@@ -132,9 +132,9 @@ async def test_users_locale_and_forget(tmp_path: Path):
         await db.set_locale(1, "kk")
         await db.set_locale(1, "en")
         assert await db.get_locale(1) == "en"
-        assert await db.forget_user(1) is True
+        assert (await db.forget_user(1)).language is True
         assert await db.get_locale(1) is None
-        assert await db.forget_user(1) is False
+        assert (await db.forget_user(1)).language is False
     async with Database(tmp_path / "x.db") as db:  # not just the cache
         assert await db.get_locale(1) is None
 

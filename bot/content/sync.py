@@ -7,6 +7,7 @@ from pathlib import Path
 
 from bot.content.models import Content
 from bot.content.yaml_io import ContentError, dump_content, load_content
+from bot.delivery.reminders import utc_now, votes_dated
 from bot.storage import RECORD_KINDS, Change, Database
 
 
@@ -113,6 +114,8 @@ async def import_path(
     found = changes(base, after)
     if not dry_run:
         await db.save_content(imported, replace=replace, audit=found)
+        # A vote that got a date: its subscribers are told once, reminders are planned.
+        await votes_dated(db, after, found, utc_now())
     return found
 
 

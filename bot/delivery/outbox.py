@@ -85,12 +85,18 @@ async def expand(db: Database, broadcast_id: int) -> int:
 
 class Deliverer:
     def __init__(
-        self, db: Database, bot: Bot, renderers: dict[str, Renderer], in_flight: int = 4
+        self,
+        db: Database,
+        bot: Bot,
+        renderers: dict[str, Renderer],
+        in_flight: int = 4,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         """`in_flight`: sends awaiting Telegram's answer at once (the Sender still paces
         them). Reaching the rate takes rate x round trip of them; a kill repeats at most
-        this many."""
+        this many. `clock`: what is due is decided by it (tests fix it)."""
         self.db = db
+        self.clock = clock
         self.bot = bot
         self.renderers = renderers
         self.in_flight = in_flight
@@ -171,7 +177,7 @@ class Deliverer:
             await expand(self.db, broadcast_id)
         while not self._stopping.is_set():
             self._wake.clear()
-            rows = await self.db.outbox_claim(self.holder, BATCH, ROW_LEASE)
+            rows = await self.db.outbox_claim(self.holder, BATCH, ROW_LEASE, self.clock())
             if rows:
                 await self._send_batch(rows)
                 continue
@@ -180,7 +186,9 @@ class Deliverer:
             due = await self.db.outbox_next_due()
             if due is not None and self._scheduler is not None:
                 self._scheduler.add_job(
-                    self.wake, "date", run_date=max(due, datetime.now(UTC)), id="due",
+                    # The scheduler runs on real time: wake after the same wait.
+                    self.wake, "date", id="due",
+                    run_date=datetime.now(UTC) + max(due - self.clock(), timedelta(0)),
                     replace_existing=True,
                 )  # fmt: skip
             await self._wake.wait()

@@ -6,7 +6,7 @@ and the tests build a dispatcher per test, so routers are made per dispatcher, n
 
 from aiogram import Router
 
-from bot.handlers import abroad, errors, faq, menu, operators, start
+from bot.handlers import abroad, errors, faq, menu, operators, remind, start
 
 
 def build_router() -> Router:
@@ -18,6 +18,7 @@ def build_router() -> Router:
         start.build(),
         operators.build(),
         abroad.build(),
+        remind.build(),
         menu.build(),
         faq.build(),
     )

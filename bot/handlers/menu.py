@@ -11,7 +11,6 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
-from bot.config import Settings
 from bot.handlers.common import acknowledge, show
 from bot.keyboards import (
     EntryCb,
@@ -46,6 +45,7 @@ def help_text() -> str:
         "<i>when is the next election</i> or <i>where can I vote in Istanbul</i>.\n\n"
         "/menu: sections to browse\n/language: change the language\n"
         "/about: who makes this bot and where its facts come from\n"
+        "/remind: reminders before a vote\n"
         "/forget: delete what the bot stores about you"
     )
 
@@ -64,12 +64,6 @@ async def about(message: Message, library: Library, i18n: I18n, today: Callable[
     await message.answer(text, reply_markup=main_menu(), disable_web_page_preview=True)
 
 
-async def forget(message: Message, db: Database, settings: Settings) -> None:
-    if message.from_user:
-        await db.forget_user(message.from_user.id)
-    await message.answer(forget_text(settings.unanswered_retention_days))
-
-
 async def stop(message: Message, db: Database) -> None:
     if message.from_user:
         await db.user_stopped(message.from_user.id)
@@ -79,15 +73,6 @@ async def stop(message: Message, db: Database) -> None:
             "reminders. It still answers your questions. Send /start to receive them again."
         )
     )
-
-
-def forget_text(retention_days: int) -> str:
-    return _(
-        "Done. Deleted: your language choice, the record of your recent messages to the bot "
-        "and of the announcements it sent you.\nKept: questions the bot could not answer, "
-        "stored without your name or Telegram account so that people can improve its "
-        "answers, and deleted after {days} days."
-    ).format(days=retention_days)
 
 
 def section_entries(library: Library, section: str, lang: str) -> list[tuple[str, str]]:
@@ -157,13 +142,6 @@ async def open_section(
     await show(callback, text, entries_keyboard(items, callback_data.section, callback_data.page))
 
 
-async def reminders_button(
-    callback: CallbackQuery, library: Library, i18n: I18n, today: Callable[[], date]
-) -> None:
-    # Reminders are not built yet; the entry says so and where to look meanwhile.
-    await open_entry(callback, EntryCb(entry_id="bot.reminders"), library, i18n, today)
-
-
 async def open_entry(
     callback: CallbackQuery,
     callback_data: EntryCb,
@@ -189,9 +167,7 @@ def build() -> Router:
     router.callback_query.register(menu_button, MenuCb.filter(F.action == "main"))
     router.message.register(help_command, Command("help"))
     router.message.register(about, Command("about"))
-    router.message.register(forget, Command("forget"))
     router.message.register(stop, Command("stop"))
     router.callback_query.register(open_section, SectionCb.filter())
-    router.callback_query.register(reminders_button, MenuCb.filter(F.action == "reminders"))
     router.callback_query.register(open_entry, EntryCb.filter())
     return router

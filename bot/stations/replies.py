@@ -9,7 +9,14 @@ from datetime import date
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 
-from bot.keyboards import CountriesCb, EntryCb, StationCb, StationMoreCb, menu_button
+from bot.keyboards import (
+    CountriesCb,
+    EntryCb,
+    StationCb,
+    StationMoreCb,
+    StationRemindCb,
+    menu_button,
+)
 from bot.library import Library
 from bot.render import alphabetical_key
 from bot.search.engine import OFFTOPIC, SearchResult
@@ -66,7 +73,10 @@ def station_reply(index: StationIndex, station_id: str, lang: str, today: date) 
     pin = (city.latitude, city.longitude) if city else None
     text = station_card(index, station, lang, today, pin=pin is not None)
     more = [button("ℹ️ " + _("More: sources, notes"), StationMoreCb(station_id=station.id).pack())]
-    return Reply(text, InlineKeyboardMarkup(inline_keyboard=[more, back_row()]), pin)
+    remind = button(
+        "🔔 " + _("Remind me about this station"), StationRemindCb(station_id=station.id).pack()
+    )
+    return Reply(text, InlineKeyboardMarkup(inline_keyboard=[more, [remind], back_row()]), pin)
 
 
 def station_more_reply(index: StationIndex, station_id: str, lang: str) -> Reply | None:
