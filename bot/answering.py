@@ -9,6 +9,7 @@ from bot.config import Settings
 from bot.dispatcher import astana_today, prepare
 from bot.i18n import build_i18n
 from bot.library import Library
+from bot.people.talk import small_talk
 from bot.render import html_to_text, render_answer
 from bot.stations.replies import text_replies
 from bot.storage import Database
@@ -41,10 +42,13 @@ class Answerer:
                 answer = "\n\n".join(reply.text for reply in places)
             elif entry is not None:
                 answer = render_answer(self.library.content, entry, lang, today)
+            else:  # a greeting or a thank-you gets the chat's reply
+                answer = small_talk(result.intent)
         return {
             "q": question,
             "lang": lang,
             "id": entry.id if entry else None,
+            "intent": result.intent,
             "score": result.ranked[0].score if result.ranked else 0.0,
             "answer": answer,
             "suggestions": list(result.suggestions),

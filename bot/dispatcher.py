@@ -80,6 +80,7 @@ def command_list() -> list[BotCommand]:
         BotCommand(command="help", description=_("How to ask a question")),
         BotCommand(command="language", description=_("Change the language")),
         BotCommand(command="about", description=_("About this bot and its sources")),
+        BotCommand(command="feedback", description=_("Report a mistake or give feedback")),
         BotCommand(command="stop", description=_("Stop announcements")),
         BotCommand(command="forget", description=_("Delete my data")),
         BotCommand(command="start", description=_("Start over")),

@@ -52,10 +52,10 @@ def all_translations(msgid: str) -> dict[str, str]:
 
 
 FORGET_MSGID = (
-    "Done. Deleted: your language choice, the record of your recent messages to the bot "
-    "and of the announcements it sent you.\nKept: questions the bot could not answer, "
-    "stored without your name or Telegram account so that people can improve its "
-    "answers, and deleted after {days} days."
+    "Done. Deleted: your language choice, the record of your recent messages to the bot, "
+    "of the announcements it sent you, and the feedback you wrote.\nKept: questions the "
+    "bot could not answer, stored without your name or Telegram account so that people "
+    "can improve its answers, and deleted after {days} days."
 )
 
 
@@ -86,6 +86,8 @@ SETTING_NAMES = (
     "THROTTLE_BURST",
     "THROTTLE_RATE",
     "UNANSWERED_RETENTION_DAYS",
+    "OPERATOR_NAME",
+    "OPERATOR_CONTACT",
 )
 
 

@@ -15,14 +15,14 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import DATA_DIR, ROOT, clean_env, copy_db
+from conftest import DATA_DIR, ROOT, clean_env, copy_db, translated
 
 from bot.content.models import MAX_ANSWER_CHARS
 from bot.content.sync import export_path, import_path
 from bot.content.yaml_io import ContentError, yaml_files
 from bot.storage import MIGRATIONS, Database
 
-ANSWER_KEYS = {"q", "lang", "id", "score", "answer", "suggestions"}
+ANSWER_KEYS = {"q", "lang", "id", "intent", "score", "answer", "suggestions"}
 
 
 def dump(path: Path) -> list[str]:
@@ -472,6 +472,7 @@ def test_cli_ask_json_lines(tmp_path: Path, template_db: Path):
         {"q": 42, "lang": "en"},
         [1, 2],
         {"q": "recipe for chocolate cake", "lang": "en"},
+        {"q": "hi how are you", "lang": "en"},
     ]
     stdin = "\n".join(x if isinstance(x, str) else json.dumps(x) for x in lines) + "\n\n"
     done = cli("ask", "--json", db=db, stdin=stdin, cwd=tmp_path)
@@ -484,8 +485,16 @@ def test_cli_ask_json_lines(tmp_path: Path, template_db: Path):
         ("What is the Kurultai?", "en", "parliament.kurultai"),
         ("Құрылтай деген не?", "kk", "parliament.kurultai"),
         ("recipe for chocolate cake", "en", None),
+        ("hi how are you", "en", None),
     ]
-    assert results[-1]["answer"] is None
+    assert (results[-2]["answer"], results[-2]["intent"]) == (None, "offtopic")
+    # Small talk is no entry, but `ask` answers it as the chat does.
+    assert results[-1]["intent"] == "smalltalk.how_are_you"
+    assert results[-1]["answer"] == translated(
+        "I am fine, thank you! I am here to answer questions about elections in Kazakhstan: "
+        "ask in your own words, or pick a section:",
+        "en",
+    )
     errors = done.stderr.splitlines()
     assert [e.split(":")[0] for e in errors] == ["line 2", "line 4", "line 6", "line 7", "line 8"]
     assert "Traceback" not in done.stderr

@@ -10,15 +10,25 @@ from collections.abc import Callable
 from datetime import date
 
 from aiogram import F, Router
+from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
-from bot.handlers import abroad
+from bot.config import Settings
+from bot.handlers import abroad, feedback
 from bot.handlers.common import acknowledge, show
-from bot.keyboards import entry_keyboard, main_menu, menu_button, suggestions_keyboard
+from bot.keyboards import (
+    entry_keyboard,
+    main_menu,
+    menu_button,
+    suggestions_keyboard,
+    with_switch,
+)
 from bot.library import Library
+from bot.people.talk import operator_text, small_talk
 from bot.render import render_answer
+from bot.search.engine import FEEDBACK
 from bot.storage import Database
 
 
@@ -34,7 +44,12 @@ async def question(
     db: Database,
     i18n: I18n,
     today: Callable[[], date],
+    state: FSMContext,
+    settings: Settings,
+    offer_locale: str | None = None,
 ) -> None:
+    """`offer_locale`: the language the question was detected in and answered in, which the
+    user has not chosen: every reply then offers to keep it."""
     text = (message.text or "").strip()
     if message.chat.type != "private" and message.bot is not None:
         # In a group the question is addressed to the bot: the mention is not part of it.
@@ -52,12 +67,18 @@ async def question(
     if result.answer is not None:
         entry = library.entry(result.answer.entry_id)
         if entry is not None:
+            answer = render_answer(library.content, entry, lang, today())
+            if entry.id == "bot.about":  # "who runs this bot" is answered as /about does
+                answer += "\n\n" + operator_text(settings.operator_name, settings.operator_contact)
             await message.answer(
-                render_answer(library.content, entry, lang, today()),
-                reply_markup=entry_keyboard(entry.section),
+                answer,
+                reply_markup=with_switch(entry_keyboard(entry.section), offer_locale),
                 disable_web_page_preview=True,
             )
             return
+    if result.intent == FEEDBACK:
+        await feedback.ask_for_feedback(message, state)
+        return
     private = message.chat.type == "private"  # nothing of group chatter is stored
     if result.suggestions:
         items = [
@@ -69,39 +90,33 @@ async def question(
             await db.record_unsure(text, lang, [entry_id for entry_id, _ in items])
         await message.answer(
             _("I am not sure I understood. Did you mean one of these?"),
-            reply_markup=suggestions_keyboard(items),
+            reply_markup=with_switch(suggestions_keyboard(items), offer_locale),
         )
         return
     reply = small_talk(result.intent)
     if reply is not None:
-        await message.answer(reply, reply_markup=main_menu())
+        await message.answer(reply, reply_markup=with_switch(main_menu(), offer_locale))
         return
-    if private:
-        await db.record_unanswered(text, lang)
+    if not private:
+        # Nothing of a group is stored, so nothing is passed on: do not say it is.
+        await message.answer(
+            _(
+                "Sorry, I don't know the answer to that. I only answer questions about "
+                "elections in Kazakhstan. Try other words, or pick a section:"
+            ),
+            reply_markup=main_menu(),
+        )
+        return
+    # Stored for the operators, who read it with /unanswered: so the reply may say so.
+    await db.record_unanswered(text, lang)
     await message.answer(
         _(
             "Sorry, I don't know the answer to that. I only answer questions about elections "
             "in Kazakhstan; your question has been passed on to the people who keep my answers "
             "up to date. Try other words, or pick a section:"
         ),
-        reply_markup=main_menu(),
+        reply_markup=with_switch(main_menu(), offer_locale),
     )
-
-
-def small_talk(intent: str | None) -> str | None:
-    """The reply to a greeting, a thank-you or a "how are you", in the user's language."""
-    if intent == "smalltalk.greeting":
-        return _(
-            "Hello! Ask me about elections in Kazakhstan in your own words, or pick a section:"
-        )
-    if intent == "smalltalk.thanks":
-        return _("You're welcome! Ask me anything else about the elections, or pick a section:")
-    if intent == "smalltalk.how_are_you":
-        return _(
-            "I am fine, thank you! I am here to answer questions about elections in Kazakhstan: "
-            "ask in your own words, or pick a section:"
-        )
-    return None
 
 
 async def not_text(message: Message) -> None:

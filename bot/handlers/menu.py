@@ -23,6 +23,7 @@ from bot.keyboards import (
     section_titles,
 )
 from bot.library import Library
+from bot.people.talk import operator_text
 from bot.render import OFFICIAL_SITE, next_vote, party_sort_key, render_answer
 from bot.storage import Database
 
@@ -46,6 +47,7 @@ def help_text() -> str:
         "<i>when is the next election</i> or <i>where can I vote in Istanbul</i>.\n\n"
         "/menu: sections to browse\n/language: change the language\n"
         "/about: who makes this bot and where its facts come from\n"
+        "/feedback: report a mistake or write to the people who run the bot\n"
         "/forget: delete what the bot stores about you"
     )
 
@@ -54,13 +56,20 @@ async def help_command(message: Message) -> None:
     await message.answer(help_text(), reply_markup=main_menu())
 
 
-async def about(message: Message, library: Library, i18n: I18n, today: Callable[[], date]) -> None:
+async def about(
+    message: Message,
+    library: Library,
+    i18n: I18n,
+    today: Callable[[], date],
+    settings: Settings,
+) -> None:
     entry = library.entry("bot.about")
     text = (
         render_answer(library.content, entry, i18n.current_locale, today())
         if entry
         else help_text()
     )
+    text += "\n\n" + operator_text(settings.operator_name, settings.operator_contact)
     await message.answer(text, reply_markup=main_menu(), disable_web_page_preview=True)
 
 
@@ -83,10 +92,10 @@ async def stop(message: Message, db: Database) -> None:
 
 def forget_text(retention_days: int) -> str:
     return _(
-        "Done. Deleted: your language choice, the record of your recent messages to the bot "
-        "and of the announcements it sent you.\nKept: questions the bot could not answer, "
-        "stored without your name or Telegram account so that people can improve its "
-        "answers, and deleted after {days} days."
+        "Done. Deleted: your language choice, the record of your recent messages to the bot, "
+        "of the announcements it sent you, and the feedback you wrote.\nKept: questions the "
+        "bot could not answer, stored without your name or Telegram account so that people "
+        "can improve its answers, and deleted after {days} days."
     ).format(days=retention_days)
 
 
