@@ -192,7 +192,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Content rejected, the store is unchanged:\n{exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        return 130
+        # Ctrl-C ends the terminal chat as Ctrl-D does; anything else was interrupted.
+        return 0 if args.command == "chat" else 130
     return 0
 
 

@@ -3,6 +3,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import io
+import os
+import threading
+
 import pytest
 from aiogram import Bot, Dispatcher
 from aiogram.types import Chat
@@ -11,16 +16,17 @@ from conftest import (
     buttons,
     find_button,
     forget_reply,
+    make_dispatcher,
     only_text,
     texts,
     translated,
 )
 
 from bot.config import Settings
-from bot.keyboards import LANGUAGE_NAMES, MenuCb, OpCb, SwitchCb
+from bot.keyboards import LANGUAGE_NAMES, LocateCb, MenuCb, OpCb, SwitchCb
 from bot.people.language import detect_language
 from bot.storage import Database
-from bot.terminal import LocalSession, UpdateFactory
+from bot.terminal import LOCATION_HINT, LocalSession, TerminalChat, UpdateFactory
 
 ADMIN = 9001
 PROMPT = (
@@ -237,8 +243,6 @@ async def test_about_without_operator_details_says_so(chat, lang):
 async def test_about_names_the_operator_and_their_contact(
     settings: Settings, bot, session, updates
 ):
-    from conftest import make_dispatcher
-
     configured = settings.model_copy(
         update={"operator_name": "Civic <Lab>", "operator_contact": "@civic_lab"}
     )
@@ -319,3 +323,58 @@ async def test_a_question_in_the_users_own_language_offers_no_switch(chat):
 
 def session_text(user: ChatDriver, message) -> str | None:
     return user.session.messages[(message.chat.id, message.message_id)].text
+
+
+# --- the terminal chat ----------------------------------------------------------------------
+
+
+async def test_terminal_chat_shows_how_to_share_a_location(dp: Dispatcher):
+    out = io.StringIO()
+    terminal = TerminalChat(dp, language_code="en", out=out)
+    await terminal.send("/menu")
+    await terminal.send(number_of(terminal, "sec:abroad:0"))
+    await terminal.send(number_of(terminal, LocateCb().pack()))
+    shown = out.getvalue()
+    assert f"[📍 {translated('Share my location', 'en')}] {LOCATION_HINT}" in shown
+    await terminal.send("/loc 41.01 28.98")  # the hint's own example is understood
+    after = out.getvalue()[len(shown) :]
+    assert "Istanbul" in after, after
+
+
+async def test_terminal_chat_quits_cleanly_when_cancelled(settings: Settings):
+    """Ctrl-C: asyncio.run cancels the chat's task, which says goodbye and closes the store;
+    the thread waiting for a line does not keep the process alive (it is a daemon)."""
+    read_end, write_end = os.pipe()
+    out = PromptWatch()
+    dispatcher = make_dispatcher(settings)
+    with os.fdopen(read_end) as lines:
+        task = asyncio.create_task(TerminalChat(dispatcher, "en", out=out).run(lines))
+        await asyncio.wait_for(out.prompted.wait(), timeout=60)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert out.getvalue().endswith("Bye.\n")
+        assert dispatcher["db"]._conn is None  # closed by the shutdown hook
+        readers = [t for t in threading.enumerate() if t.name == "terminal-input"]
+        assert readers and all(t.daemon for t in readers)
+        os.close(write_end)  # end of input: the reader thread ends
+
+
+class PromptWatch(io.StringIO):
+    """Terminal output that tells when the chat waits for a line."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.prompted = asyncio.Event()
+
+    def write(self, text: str) -> int:
+        if "> " in text:
+            self.prompted.set()
+        return super().write(text)
+
+
+def number_of(terminal: TerminalChat, data: str) -> str:
+    """The number to type for the button with this callback data."""
+    numbers = [str(n) for n, (_, d, _) in enumerate(terminal.buttons, 1) if d == data]
+    assert numbers, f"no button {data} in {terminal.buttons}"
+    return numbers[0]
