@@ -53,13 +53,19 @@ def build_dispatcher(settings: Settings, *, today: Callable[[], date] = astana_t
     return dp
 
 
-async def prepare(settings: Settings, db: Database, library: Library) -> None:
-    """Opens the store (migrating it), fills an empty one from data/, loads the library."""
-    warm_up()
+async def open_store(settings: Settings, db: Database) -> None:
+    """Opens the store (migrating it) and fills an empty one from data/: the bot, `ask` and
+    `export` see the same content on a new database."""
     await db.open()
     if await db.content_is_empty():
         log.info("empty store: importing %s", settings.data_dir)
         await import_path(db, settings.data_dir)
+
+
+async def prepare(settings: Settings, db: Database, library: Library) -> None:
+    """Opens and fills the store (open_store), loads the library."""
+    warm_up()
+    await open_store(settings, db)
     await library.load(db)
 
 

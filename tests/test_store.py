@@ -17,6 +17,7 @@ import pytest
 import yaml
 from conftest import DATA_DIR, ROOT, clean_env, copy_db, translated
 
+from bot.config import load_settings
 from bot.content.models import MAX_ANSWER_CHARS
 from bot.content.sync import export_path, import_path
 from bot.content.yaml_io import ContentError, yaml_files
@@ -421,6 +422,27 @@ def test_cli_import_and_export(tmp_path: Path):
     files = sorted(p.relative_to(out) for p in out.rglob("*.yaml"))
     assert f"Wrote {len(files)} files" in done.stdout
     assert files == sorted(p.relative_to(DATA_DIR) for p in yaml_files(DATA_DIR))
+
+
+async def test_export_of_a_new_store_writes_the_bundled_content(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    """`python -m bot export` on a database the bot has never opened: the store is filled from
+    data/ on first open, as the bot fills it, so the export holds the bundled content."""
+    from bot.__main__ import _export
+
+    settings = load_settings(_env_file=None, database_path=tmp_path / "new.db")
+    out = tmp_path / "out"
+    await _export(settings, out)
+    files = sorted(p.relative_to(out) for p in out.rglob("*.yaml"))
+    assert files == sorted(p.relative_to(DATA_DIR) for p in yaml_files(DATA_DIR))
+    assert capsys.readouterr().out.startswith(f"Wrote {len(files)} files")
+    async with Database(tmp_path / "check.db") as check:
+        await import_path(check, out)
+        exported = await check.load_content()
+    async with Database(tmp_path / "new.db") as new:
+        assert exported == await new.load_content()
+        assert exported.faq and exported.stations and exported.intents
 
 
 def test_cli_import_rejects_bad_content(tmp_path: Path, template_db: Path, data_copy):
