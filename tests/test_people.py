@@ -254,8 +254,10 @@ async def test_about_names_the_operator_and_their_contact(
         expected = translated("This bot is run by {name}. Contact: {contact}.", "ru")
         assert expected.format(name="Civic &lt;Lab&gt;", contact="@civic_lab") in text
         assert translated(NOT_OFFICIAL, "ru") in text
-        # Asked in words, the about answer carries the same details.
+        # Asked in words, or opened from the About section, the about answer says the same.
         assert "@civic_lab" in only_text(await user.send("кто ведёт этого бота"))
+        await user.press("faq:bot.about", user.last_message())
+        assert "@civic_lab" in (user.last_message().text or "")
     finally:
         await dispatcher.emit_shutdown(bot=bot, **dispatcher.workflow_data)
 

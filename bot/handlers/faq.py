@@ -26,7 +26,7 @@ from bot.keyboards import (
     with_switch,
 )
 from bot.library import Library
-from bot.people.talk import operator_text, small_talk
+from bot.people.talk import small_talk, with_operator
 from bot.render import render_answer
 from bot.search.engine import FEEDBACK
 from bot.storage import Database
@@ -67,9 +67,12 @@ async def question(
     if result.answer is not None:
         entry = library.entry(result.answer.entry_id)
         if entry is not None:
-            answer = render_answer(library.content, entry, lang, today())
-            if entry.id == "bot.about":  # "who runs this bot" is answered as /about does
-                answer += "\n\n" + operator_text(settings.operator_name, settings.operator_contact)
+            answer = with_operator(
+                render_answer(library.content, entry, lang, today()),
+                entry.id,
+                settings.operator_name,
+                settings.operator_contact,
+            )
             await message.answer(
                 answer,
                 reply_markup=with_switch(entry_keyboard(entry.section), offer_locale),

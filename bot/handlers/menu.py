@@ -23,7 +23,7 @@ from bot.keyboards import (
     section_titles,
 )
 from bot.library import Library
-from bot.people.talk import operator_text
+from bot.people.talk import ABOUT_ENTRY, with_operator
 from bot.render import OFFICIAL_SITE, next_vote, party_sort_key, render_answer
 from bot.storage import Database
 
@@ -63,13 +63,13 @@ async def about(
     today: Callable[[], date],
     settings: Settings,
 ) -> None:
-    entry = library.entry("bot.about")
+    entry = library.entry(ABOUT_ENTRY)
     text = (
         render_answer(library.content, entry, i18n.current_locale, today())
         if entry
         else help_text()
     )
-    text += "\n\n" + operator_text(settings.operator_name, settings.operator_contact)
+    text = with_operator(text, ABOUT_ENTRY, settings.operator_name, settings.operator_contact)
     await message.answer(text, reply_markup=main_menu(), disable_web_page_preview=True)
 
 
@@ -166,10 +166,15 @@ async def open_section(
 
 
 async def reminders_button(
-    callback: CallbackQuery, library: Library, i18n: I18n, today: Callable[[], date]
+    callback: CallbackQuery,
+    library: Library,
+    i18n: I18n,
+    today: Callable[[], date],
+    settings: Settings,
 ) -> None:
     # Reminders are not built yet; the entry says so and where to look meanwhile.
-    await open_entry(callback, EntryCb(entry_id="bot.reminders"), library, i18n, today)
+    entry = EntryCb(entry_id="bot.reminders")
+    await open_entry(callback, entry, library, i18n, today, settings)
 
 
 async def open_entry(
@@ -178,13 +183,19 @@ async def open_entry(
     library: Library,
     i18n: I18n,
     today: Callable[[], date],
+    settings: Settings,
 ) -> None:
     entry = library.entry(callback_data.entry_id)
     if entry is None:
         await acknowledge(callback, _("This button is out of date."))
         return
     await acknowledge(callback)
-    text = render_answer(library.content, entry, i18n.current_locale, today())
+    text = with_operator(
+        render_answer(library.content, entry, i18n.current_locale, today()),
+        entry.id,
+        settings.operator_name,
+        settings.operator_contact,
+    )
     await show(callback, text, entry_keyboard(entry.section))
 
 

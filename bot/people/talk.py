@@ -48,3 +48,14 @@ def operator_text(name: str | None, contact: str | None) -> str:
         "Election Commission at election.gov.kz."
     )
     return f"{who}\n{official}"
+
+
+ABOUT_ENTRY = "bot.about"
+
+
+def with_operator(answer: str, entry_id: str, name: str | None, contact: str | None) -> str:
+    """The about entry ("who runs this bot?") carries the operator's details wherever it is
+    shown: /about, the About section, a question typed in words."""
+    if entry_id != ABOUT_ENTRY:
+        return answer
+    return answer + "\n\n" + operator_text(name, contact)
