@@ -159,6 +159,10 @@ async def test_forget_deletes_the_feedback(dp, bot, session, db: Database):
         await driver.send(f"Қате бар, {driver.user_id}")
     assert only_text(await user.send("/forget")) == forget_reply("kk")
     assert await stored_feedback(db) == [(603, "kk", "Қате бар, 603")]
+    # Nothing of the person beyond what they wrote: no name, username or chat.
+    async with db.conn.execute("PRAGMA table_info(feedback)") as cur:
+        columns = [row[1] for row in await cur.fetchall()]
+    assert columns == ["id", "user_id", "lang", "text", "sent_at"]
 
 
 async def test_feedback_in_a_group_points_to_the_private_chat(dp, bot, session, db: Database):
