@@ -10,6 +10,7 @@ import threading
 
 import pytest
 from aiogram import Bot, Dispatcher
+from aiogram.methods import AnswerCallbackQuery
 from aiogram.types import Chat
 from conftest import (
     ChatDriver,
@@ -33,6 +34,10 @@ PROMPT = (
     "What would you like to tell the people who run this bot? Write it in one message: "
     "what is wrong and where (your question and my answer), or your suggestion. "
     "Write nothing personal you would not want stored. /cancel to stop."
+)
+OFFER = (
+    "Thank you for telling me. Tap the button below and write what is wrong or what "
+    "you would like to say: it will reach the people who run this bot."
 )
 THANKS = (
     "Thank you! Your message has been passed on to the people who run this bot. "
@@ -107,10 +112,15 @@ async def test_feedback_command_stores_the_message_for_the_operators(
         ("Жауабыңда қате бар", "kk"),
     ],
 )
-async def test_reporting_a_mistake_in_words_asks_for_the_message(chat, db: Database, message, lang):
+async def test_reporting_a_mistake_in_words_offers_to_write_it(chat, db: Database, message, lang):
     user: ChatDriver = chat(lang)
-    assert only_text(await user.send(message)) == translated(PROMPT, lang)
+    assert only_text(await user.send(message)) == translated(OFFER, lang)
     assert await db.unanswered() == [] and await db.unsure() == []
+    # One tap, and the bot asks for the message.
+    write = find_button(user.last_message().reply_markup, MenuCb(action="feedback").pack())
+    assert write.text == "✍️ " + translated("Write feedback", lang)
+    await user.press_button(write.callback_data or "")
+    assert user.last_message().text == translated(PROMPT, lang)
     assert only_text(await user.send("Wrong hours for Istanbul")) == translated(THANKS, lang)
     assert await stored_feedback(db) == [(user.user_id, lang, "Wrong hours for Istanbul")]
 
@@ -169,10 +179,17 @@ async def test_feedback_in_a_group_points_to_the_private_chat(dp, bot, session, 
     user = person(dp, bot, session, 604, "en")
     user.updates.chat = Chat(id=-100, type="group")
     reply = only_text(await user.send("I found a mistake"))
-    assert reply == translated(
+    private_only = translated(
         "Feedback is taken in a private chat: open a chat with me and send /feedback.", "en"
     )
-    await user.send("Nothing here is feedback")
+    assert reply == private_only
+    assert only_text(await user.send("/feedback")) == private_only
+    await user.send("/menu")
+    # The local session files every sent message under a private chat: this one is the group's.
+    in_group = user.last_message().model_copy(update={"chat": user.updates.chat})
+    requests = await user.press(MenuCb(action="feedback").pack(), in_group)
+    assert [r.text for r in requests if isinstance(r, AnswerCallbackQuery)] == [private_only]
+    await user.send("@saylau_bot Nothing here is feedback")
     assert await stored_feedback(db) == []
 
 
@@ -289,6 +306,7 @@ async def test_about_names_the_operator_and_their_contact(
         ("privet kak dela", None),
         ("Où voter à Paris", None),
         ("🙂", None),
+        ("zzqx zzqx zzqx", None),
     ],
 )
 def test_the_language_of_a_message_is_detected_only_when_clear(text, lang):

@@ -10,7 +10,6 @@ from collections.abc import Callable
 from datetime import date
 
 from aiogram import F, Router
-from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
@@ -44,7 +43,6 @@ async def question(
     db: Database,
     i18n: I18n,
     today: Callable[[], date],
-    state: FSMContext,
     settings: Settings,
     offer_locale: str | None = None,
 ) -> None:
@@ -80,7 +78,7 @@ async def question(
             )
             return
     if result.intent == FEEDBACK:
-        await feedback.ask_for_feedback(message, state)
+        await feedback.offer_feedback(message)
         return
     private = message.chat.type == "private"  # nothing of group chatter is stored
     if result.suggestions:

@@ -1,5 +1,7 @@
 """/feedback, the menu's feedback button and "I found a mistake": the person is asked for their
-message, which is stored for the operators' inbox (/feedback_inbox).
+message, which is stored for the operators' inbox (/feedback_inbox). Words that sound like
+feedback get the button rather than the question itself: a message the search mistook for
+feedback must not make the next question be taken for it.
 
 Registered first: while the bot waits for the message, a command or a button press leaves the
 step and is then handled as usual, so a person never has a question taken for feedback.
@@ -12,12 +14,12 @@ from aiogram.dispatcher.event.bases import SkipHandler
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
 from bot.handlers.common import acknowledge, show
-from bot.keyboards import MenuCb, main_menu
+from bot.keyboards import MenuCb, main_menu, menu_button
 from bot.storage import Database
 
 
@@ -37,8 +39,15 @@ def private_only() -> str:
     return _("Feedback is taken in a private chat: open a chat with me and send /feedback.")
 
 
+def feedback_keyboard() -> InlineKeyboardMarkup:
+    write = InlineKeyboardButton(
+        text="✍️ " + _("Write feedback"), callback_data=MenuCb(action="feedback").pack()
+    )
+    return InlineKeyboardMarkup(inline_keyboard=[[write], [menu_button()]])
+
+
 async def ask_for_feedback(message: Message, state: FSMContext) -> None:
-    """/feedback, or a message the search took for someone reporting a mistake."""
+    """/feedback: the next text the person sends is their feedback."""
     if message.chat.type != "private":
         await message.answer(private_only())
         return
@@ -46,7 +55,25 @@ async def ask_for_feedback(message: Message, state: FSMContext) -> None:
     await message.answer(prompt())
 
 
+async def offer_feedback(message: Message) -> None:
+    """A message the search took for someone reporting a mistake or wishing to say something."""
+    if message.chat.type != "private":
+        await message.answer(private_only())
+        return
+    await message.answer(
+        _(
+            "Thank you for telling me. Tap the button below and write what is wrong or what "
+            "you would like to say: it will reach the people who run this bot."
+        ),
+        reply_markup=feedback_keyboard(),
+    )
+
+
 async def feedback_button(callback: CallbackQuery, state: FSMContext) -> None:
+    message = callback.message
+    if message is None or message.chat.type != "private":
+        await acknowledge(callback, private_only())
+        return
     await acknowledge(callback)
     await state.set_state(FeedbackSteps.text)
     await show(callback, prompt())

@@ -38,6 +38,9 @@ ENGLISH_WORDS = {
     "station", "abroad", "will", "be", "there", "it", "this", "about",
 }  # fmt: skip
 WORD = re.compile(r"[^\W\d_]+")
+# A word with a "q" not followed by "u", a vowel, and none of c, w, x (which Kazakh Latin
+# spelling does not use).
+QAZAQ = re.compile(r"(?=.*q(?!u))(?=.*[aeiouyáóúıý])[^cwx]+")
 
 
 def detect_language(text: str) -> str | None:
@@ -59,9 +62,9 @@ def detect_language(text: str) -> str | None:
     if kazakh == 0 and not all(ch.isascii() for ch in letters):
         return None  # another alphabet, or accents of another language
     # "q" not followed by "u" is Kazakh Latin (qashan, qaida), hardly ever English; but not
-    # alone, where it may be a name ("Qatar").
+    # alone, where it may be a name ("Qatar"), nor in a word no Kazakh spelling has.
     if len(words) > 1:
-        kazakh += sum(bool(re.search(r"q(?!u)", w)) for w in words if w not in KAZAKH_WORDS_LATIN)
+        kazakh += sum(QAZAQ.fullmatch(w) is not None for w in words if w not in KAZAKH_WORDS_LATIN)
     english = sum(w in ENGLISH_WORDS for w in words)
     if kazakh > english:
         return "kk"
