@@ -299,6 +299,8 @@ async def test_about_names_the_operator_and_their_contact(
         ("Сайлау қашан?", "kk"),
         ("сайлау кашан болады", "kk"),
         ("Когда выборы?", "ru"),
+        ("9-бап не туралы?", "kk"),
+        ("не знаю", None),
         ("За кого голосовать: Аманат или Ақ жол?", "ru"),
         ("Istanbul", None),
         ("Qatar", None),
