@@ -128,10 +128,16 @@ async def _import(settings: Settings, path: Path, replace: bool, dry_run: bool) 
 
 async def _export(settings: Settings, path: Path) -> None:
     from bot.content.sync import export_path
+    from bot.dispatcher import open_store
     from bot.storage import Database
 
-    async with Database(settings.database_path) as db:
+    db = Database(settings.database_path)
+    try:
+        # As the bot opens it: a new store holds the bundled content, and that is exported.
+        await open_store(settings, db)
         written = await export_path(db, path)
+    finally:
+        await db.close()
     print(f"Wrote {len(written)} files to {path}")
 
 
@@ -192,7 +198,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Content rejected, the store is unchanged:\n{exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        return 130
+        # Ctrl-C ends the terminal chat as Ctrl-D does; anything else was interrupted.
+        return 0 if args.command == "chat" else 130
     return 0
 
 

@@ -9,6 +9,7 @@ from bot.config import Settings
 from bot.dispatcher import astana_today, prepare
 from bot.i18n import build_i18n
 from bot.library import UNCOVERED_ARTICLE, Library
+from bot.people.talk import small_talk
 from bot.render import html_to_text, render_answer, uncovered_articles
 from bot.search.articles import article_numbers
 from bot.stations.replies import text_replies
@@ -45,10 +46,13 @@ class Answerer:
             elif result.intent == UNCOVERED_ARTICLE:
                 covered = [n for n, _entry in self.library.covered_articles()]
                 answer = uncovered_articles(article_numbers(question), covered)
+            else:  # a greeting or a thank-you gets the chat's reply
+                answer = small_talk(result.intent)
         return {
             "q": question,
             "lang": lang,
             "id": entry.id if entry else None,
+            "intent": result.intent,
             "score": result.ranked[0].score if result.ranked else 0.0,
             "answer": answer,
             "suggestions": list(result.suggestions),

@@ -53,13 +53,19 @@ def build_dispatcher(settings: Settings, *, today: Callable[[], date] = astana_t
     return dp
 
 
-async def prepare(settings: Settings, db: Database, library: Library) -> None:
-    """Opens the store (migrating it), fills an empty one from data/, loads the library."""
-    warm_up()
+async def open_store(settings: Settings, db: Database) -> None:
+    """Opens the store (migrating it) and fills an empty one from data/: the bot, `ask` and
+    `export` see the same content on a new database."""
     await db.open()
     if await db.content_is_empty():
         log.info("empty store: importing %s", settings.data_dir)
         await import_path(db, settings.data_dir)
+
+
+async def prepare(settings: Settings, db: Database, library: Library) -> None:
+    """Opens and fills the store (open_store), loads the library."""
+    warm_up()
+    await open_store(settings, db)
     await library.load(db)
 
 
@@ -81,6 +87,7 @@ def command_list() -> list[BotCommand]:
         BotCommand(command="language", description=_("Change the language")),
         BotCommand(command="about", description=_("About this bot and its sources")),
         BotCommand(command="remind", description=_("Reminders before a vote")),
+        BotCommand(command="feedback", description=_("Report a mistake or give feedback")),
         BotCommand(command="stop", description=_("Stop announcements")),
         BotCommand(command="forget", description=_("Delete my data")),
         BotCommand(command="start", description=_("Start over")),

@@ -5,12 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from aiogram.types import TelegramObject, User
+from aiogram.types import Message, TelegramObject, User
 from aiogram.utils.i18n import I18n, I18nMiddleware
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
 from bot import LOCALES
+from bot.people.language import detect_language
 from bot.storage import Database
 
 DOMAIN = "messages"
@@ -51,8 +52,13 @@ def pick_locale(saved: str | None, user: User | None, default: str) -> str:
     return known_locale(saved, user) or default
 
 
+OFFER_KEY = "offer_locale"  # handler data: the detected language to offer as the user's own
+
+
 class LocaleMiddleware(I18nMiddleware):
-    """The user's saved choice first, then Telegram's language_code, then the default."""
+    """The user's saved choice first; without one, the language a typed message is clearly
+    written in (and handlers are told to offer it, under OFFER_KEY), then Telegram's
+    language_code, then the default."""
 
     def __init__(self, i18n: I18n, db: Database) -> None:
         super().__init__(i18n)
@@ -61,4 +67,14 @@ class LocaleMiddleware(I18nMiddleware):
     async def get_locale(self, event: TelegramObject, data: dict[str, Any]) -> str:
         user: User | None = data.get("event_from_user")
         saved = await self.db.get_locale(user.id) if user else None
-        return pick_locale(saved, user, self.i18n.default_locale)
+        locale = pick_locale(saved, user, self.i18n.default_locale)
+        # A reply to a guided step (the feedback the bot asked for) is not a new question: it
+        # keeps the language the step was asked in.
+        if saved in LOCALES or not isinstance(event, Message) or data.get("raw_state"):
+            return locale
+        text = event.text or ""
+        written = detect_language(text) if not text.startswith("/") else None
+        if written is not None and written != locale:
+            data[OFFER_KEY] = written
+            return written
+        return locale

@@ -31,7 +31,13 @@ class EntryCb(CallbackData, prefix="faq"):
 
 
 class MenuCb(CallbackData, prefix="menu"):
-    action: str  # "main", "reminders", "language", "about"
+    action: str  # "main", "reminders", "language", "about", "feedback"
+
+
+class SwitchCb(CallbackData, prefix="switch"):
+    """Keeps the language a message was answered in (detected from it) as the user's own."""
+
+    code: str
 
 
 class CountriesCb(CallbackData, prefix="countries"):
@@ -95,8 +101,20 @@ def main_menu() -> InlineKeyboardMarkup:
     kb.button(text="🔔 " + _("Reminders"), callback_data=MenuCb(action="reminders"))
     kb.button(text="🌐 " + _("Language"), callback_data=MenuCb(action="language"))
     kb.button(text=titles["about"], callback_data=SectionCb(section="about"))
-    kb.adjust(2, 2, 2, 1)
+    kb.button(text="✍️ " + _("Feedback"), callback_data=MenuCb(action="feedback"))
+    kb.adjust(2, 2, 2, 2)
     return kb.as_markup()
+
+
+def with_switch(markup: InlineKeyboardMarkup | None, code: str | None) -> InlineKeyboardMarkup:
+    """`markup` with a first row offering to keep `code` (the current locale) as the user's
+    language; unchanged when there is nothing to offer."""
+    rows = list(markup.inline_keyboard) if markup else []
+    if code is None or code not in LANGUAGE_NAMES:
+        return InlineKeyboardMarkup(inline_keyboard=rows)
+    label = "🌐 " + _("Always answer in: {language}").format(language=LANGUAGE_NAMES[code])
+    switch = InlineKeyboardButton(text=label, callback_data=SwitchCb(code=code).pack())
+    return InlineKeyboardMarkup(inline_keyboard=[[switch], *rows])
 
 
 def language_keyboard(current: str | None = None) -> InlineKeyboardMarkup:
@@ -172,5 +190,5 @@ class OpCb(CallbackData, prefix="op"):
     """Operator buttons. Every press is authorised again by the operator router's filter, and
     what `arg` names is looked up afresh: an old or forged button changes nothing."""
 
-    action: str  # "menu", "editors", "add_editor", "revoke"
+    action: str  # "menu", "editors", "add_editor", "revoke", "feedback", "unanswered"
     arg: str = ""

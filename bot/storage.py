@@ -197,6 +197,18 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE broadcasts ADD COLUMN key TEXT;
     CREATE UNIQUE INDEX broadcasts_key ON broadcasts (key)
     """,
+    # 10: what people write with /feedback (an error they found, a wish), for operators. The
+    # user id is kept only so that /forget can delete it; operators see text, language, time.
+    """
+    CREATE TABLE feedback (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        user_id     INTEGER NOT NULL,
+        lang        TEXT NOT NULL,
+        text        TEXT NOT NULL,
+        sent_at     TEXT NOT NULL
+    );
+    CREATE INDEX feedback_user ON feedback (user_id)
+    """,
 )
 
 # Content field -> (records.kind, model, key attribute)
@@ -209,14 +221,15 @@ RECORD_KINDS: dict[str, tuple[str, type[Any], str]] = {
     "intents": ("intent", Intent, "id"),
 }
 UNANSWERED_MAX_CHARS = 1000
+FEEDBACK_MAX_CHARS = 3000  # a long report is welcome, a pasted book is not
 INBOX_KEEP = timedelta(days=1)  # Telegram forgets unconfirmed updates after a day too
 
 
-def clean_question(text: str) -> str:
-    """What the unanswered store keeps: no control or format characters (bidi overrides,
-    zero-width marks), whitespace collapsed, at most UNANSWERED_MAX_CHARS characters."""
+def clean_question(text: str, limit: int = UNANSWERED_MAX_CHARS) -> str:
+    """What the unanswered and feedback stores keep: no control or format characters (bidi
+    overrides, zero-width marks), whitespace collapsed, at most `limit` characters."""
     kept = "".join(" " if ch.isspace() else ch for ch in text if not _invisible(ch))
-    return " ".join(kept.split())[:UNANSWERED_MAX_CHARS]
+    return " ".join(kept.split())[:limit]
 
 
 def _invisible(ch: str) -> bool:
@@ -246,6 +259,7 @@ class Forgotten:
     reminders: bool  # their reminder subscription
     messages: int  # records of their handled updates
     sent: int  # outbox rows: announcements and reminders sent or waiting
+    feedback: int  # messages they wrote with /feedback
 
 
 @dataclass(frozen=True)
@@ -457,8 +471,8 @@ class Database:
         """Deletes the user's row (language, chosen station), their reminder subscription,
         the inbox's record of their finished updates in their private chat (ids and outcomes;
         texts are cleared once handled), their outbox rows (announcements and reminders sent
-        or waiting) and the state of a guided edit. Updates still queued stay so they are
-        answered. Says what there was."""
+        or waiting), the feedback they wrote and the state of a guided edit. Updates still
+        queued stay so they are answered. Says what there was."""
         keys = (f"chat:{user_id}", f"user:{user_id}")
         async with self.transaction():
             async with self.conn.execute(
@@ -478,6 +492,9 @@ class Database:
                 "DELETE FROM fsm WHERE key LIKE ? OR key LIKE ?",
                 (f"%:{user_id}", f"%:{user_id}:%"),
             )
+            feedback = await self.conn.execute(
+                "DELETE FROM feedback WHERE user_id = ?", (user_id,)
+            )
         self._locales.pop(user_id, None)
         return Forgotten(
             language=user is not None,
@@ -485,6 +502,7 @@ class Database:
             reminders=prefs.rowcount > 0,
             messages=inbox.rowcount,
             sent=outbox.rowcount,
+            feedback=feedback.rowcount,
         )
 
     async def set_station(self, user_id: int, locale: str, station_id: str | None) -> None:
@@ -642,6 +660,21 @@ class Database:
             (limit,),
         ) as cur:
             return [(r[0], r[1], r[2], json.loads(r[3])) for r in await cur.fetchall()]
+
+    # --- feedback people wrote for the operators ----------------------------------------
+
+    async def record_feedback(self, user_id: int, lang: str, text: str) -> None:
+        await self.conn.execute(
+            "INSERT INTO feedback (user_id, lang, text, sent_at) VALUES (?, ?, ?, ?)",
+            (user_id, lang, clean_question(text, FEEDBACK_MAX_CHARS), _now()),
+        )
+
+    async def feedback(self, limit: int = 20) -> list[tuple[str, str, str]]:
+        """The latest feedback, newest first: (text, lang, sent_at), without who wrote it."""
+        async with self.conn.execute(
+            "SELECT text, lang, sent_at FROM feedback ORDER BY id DESC LIMIT ?", (limit,)
+        ) as cur:
+            return [(r[0], r[1], r[2]) for r in await cur.fetchall()]
 
     # --- the inbox ------------------------------------------------------------------------
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 import asyncio
 import itertools
 import sys
-from collections.abc import AsyncGenerator, Callable
+import threading
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from contextlib import suppress
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
@@ -34,6 +36,7 @@ from aiogram.types import (
     InlineKeyboardMarkup,
     Location,
     Message,
+    ReplyKeyboardMarkup,
     Update,
     User,
     Venue,
@@ -43,6 +46,7 @@ from bot.render import html_to_text
 
 BOT_USER = User(id=1000, is_bot=True, first_name="Saylau", username="saylau_bot")
 LOCAL_TOKEN = "1000:local-terminal-session"
+LOCATION_HINT = "type /loc LATITUDE LONGITUDE to share a location, e.g. /loc 41.01 28.98"
 
 
 class LocalSession(BaseSession):
@@ -180,6 +184,13 @@ class TerminalChat:
                             self.buttons[-1] = (f"{button.text} <{button.url}>", None, result)
                 for number, (label, _, _) in enumerate(self.buttons, 1):
                     print(f"  [{number}] {label}", file=self.out)
+            # A reply keyboard stays with the client; its location button is typed here.
+            keyboard = method.reply_markup if isinstance(method, SendMessage) else None
+            if isinstance(keyboard, ReplyKeyboardMarkup):
+                for row in keyboard.keyboard:
+                    for key in row:
+                        if key.request_location:
+                            print(f"  [{key.text}] {LOCATION_HINT}", file=self.out)
         elif isinstance(method, SendLocation | SendVenue):
             print(f"  📍 {method.latitude:.5f}, {method.longitude:.5f}", file=self.out)
         self.out.flush()
@@ -206,21 +217,47 @@ class TerminalChat:
             await self.dp.feed_update(self.bot, update)
 
     async def run(self, lines: TextIO = sys.stdin) -> None:
+        """Until end of input (Ctrl-D) or cancellation (Ctrl-C: asyncio.run cancels this task);
+        either way the dispatcher shuts down and the store is closed."""
         await self.dp.emit_startup(bot=self.bot, **self.dp.workflow_data)
         try:
             print(
                 "Saylau terminal chat. Type a question, a button's number, "
-                "/loc LAT LON to share a location, or Ctrl-D to quit.",
+                "/loc LAT LON to share a location, or Ctrl-D (or Ctrl-C) to quit.",
                 file=self.out,
             )
             await self.send("/start")
-            while True:
-                self.out.write("\n> ")
-                self.out.flush()
-                line = await asyncio.to_thread(lines.readline)
-                if not line:
-                    break
+            self.out.write("\n> ")
+            self.out.flush()
+            async for line in read_lines(lines):
                 if line.strip():
                     await self.send(line.strip())
+                self.out.write("\n> ")
+                self.out.flush()
+            print(file=self.out)
+        except asyncio.CancelledError:
+            print("\nBye.", file=self.out)
+            raise
         finally:
             await self.dp.emit_shutdown(bot=self.bot, **self.dp.workflow_data)
+
+
+async def read_lines(lines: TextIO) -> AsyncIterator[str]:
+    """Lines of `lines` as they are typed. A daemon thread reads them: a thread blocked in
+    readline (asyncio.to_thread's) would keep the process from exiting after Ctrl-C until
+    another line came."""
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[str] = asyncio.Queue()
+
+    def put(line: str) -> None:
+        with suppress(RuntimeError):  # the loop has closed: nobody reads any more
+            loop.call_soon_threadsafe(queue.put_nowait, line)
+
+    def read() -> None:
+        for line in iter(lines.readline, ""):
+            put(line)
+        put("")
+
+    threading.Thread(target=read, name="terminal-input", daemon=True).start()
+    while line := await queue.get():
+        yield line

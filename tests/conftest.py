@@ -54,8 +54,8 @@ def all_translations(msgid: str) -> dict[str, str]:
 
 FORGET_MSGID = (
     "Delete everything the bot stores about you: your language, your station, your "
-    "reminders and the record of your messages and of what it sent you? This cannot be "
-    "undone."
+    "reminders, the feedback you wrote and the record of your messages and of what it sent "
+    "you? This cannot be undone."
 )
 KEPT_MSGID = (
     "Kept: questions the bot could not answer, stored without your name or Telegram "
@@ -96,6 +96,8 @@ SETTING_NAMES = (
     "THROTTLE_BURST",
     "THROTTLE_RATE",
     "UNANSWERED_RETENTION_DAYS",
+    "OPERATOR_NAME",
+    "OPERATOR_CONTACT",
 )
 
 

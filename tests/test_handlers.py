@@ -28,6 +28,7 @@ from bot.config import Settings
 from bot.handlers.menu import help_text
 from bot.keyboards import PAGE_SIZE, LangCb
 from bot.library import Library
+from bot.people.language import detect_language
 from bot.render import MAX_SOURCE_LINKS, answer_sources, first_sources, source_link
 from bot.storage import Database
 from bot.terminal import LocalSession, local_bot
@@ -362,12 +363,17 @@ async def test_question_is_answered_in_the_users_language(chat, dp: Dispatcher, 
     assert find_button(user.last_message().reply_markup, f"sec:{entry.section}:0")
 
 
-async def test_question_in_another_language_than_the_users(chat, dp: Dispatcher):
+async def test_question_in_another_language_than_the_chosen_one(chat, dp: Dispatcher):
+    """A language the user chose is kept whatever they write in (tests/test_people.py has
+    the user who has not chosen one)."""
     entry = library(dp).entry("parliament.kurultai_election")
     assert entry is not None
-    user: ChatDriver = chat("en")
+    user: ChatDriver = chat("ru")
+    await user.send("/start")
+    await user.press_button("lang:en")
     text = only_text(await user.send(KURULTAI_ELECTION["ru"]))
     assert entry.text("en").answer in text
+    assert not [b for b in buttons(user.last_message().reply_markup) if "switch" in b.callback_data]
 
 
 async def test_unsure_question_offers_entries_that_open(chat, dp: Dispatcher):
@@ -422,7 +428,10 @@ async def test_unsure_question_is_recorded_with_what_was_offered(chat, dp: Dispa
 @pytest.mark.parametrize("code", ["kk", "ru", "en"])
 async def test_small_talk_gets_a_reply_and_the_menu(chat, db: Database, message, reply, code):
     user: ChatDriver = chat(code)
-    assert only_text(await user.send(message)) == translated(reply, code)
+    # No language chosen yet: the reply is in the language of the message.
+    written = detect_language(message)
+    assert written is not None
+    assert only_text(await user.send(message)) == translated(reply, written)
     assert find_button(user.last_message().reply_markup, "sec:elections:0")
     assert await db.unanswered() == [] and await db.unsure() == []
 
@@ -447,7 +456,8 @@ async def test_a_request_for_a_recommendation_gets_the_neutrality_answer(
 ):
     entry = library(dp).entry("bot.neutrality")
     assert entry is not None
-    assert entry.text("en").answer in only_text(await chat("en").send(question))
+    written = detect_language(question) or "en"  # no language chosen: the question's
+    assert entry.text(written).answer in only_text(await chat("en").send(question))
 
 
 @pytest.mark.parametrize("code", ["kk", "ru", "en"])
@@ -565,7 +575,9 @@ async def test_commands_are_set_in_every_language(dp: Dispatcher, session: Local
     by_lang = {c.language_code: c.commands for c in calls}
     for lang in LOCALES:
         names = [c.command for c in by_lang[lang]]
-        assert names == ["menu", "help", "language", "about", "remind", "stop", "forget", "start"]
+        assert names == [
+            "menu", "help", "language", "about", "remind", "feedback", "stop", "forget", "start"
+        ]  # fmt: skip
         descriptions = {c.command: c.description for c in by_lang[lang]}
         assert descriptions["menu"] == translated("Sections to browse", lang)
         assert descriptions["forget"] == translated("Delete my data", lang)

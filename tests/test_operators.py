@@ -39,6 +39,8 @@ CALLBACKS = [
     OpCb(action="add_editor").pack(),
     OpCb(action="revoke", arg=str(EDITOR)).pack(),
     OpCb(action="revoke", arg="not-a-number").pack(),
+    OpCb(action="feedback").pack(),
+    OpCb(action="unanswered").pack(),
     OpCb(action="no-such-action").pack(),
     "op:revoke",
     "op",
@@ -109,7 +111,7 @@ async def expect_refused(user: ChatDriver, lang: str) -> None:
 
 @pytest.mark.parametrize("lang", LANGS)
 async def test_a_non_operator_gets_nothing(dp, bot, session, db: Database, lang):
-    assert operator_commands() == {"admin", "editors", "cancel"}
+    assert operator_commands() == {"admin", "editors", "cancel", "feedback_inbox", "unanswered"}
     await db.set_editor(EDITOR, ADMIN, granted=True)
     await db.record_unanswered("How do I vote by post?", lang)
     before = await db.load_content()

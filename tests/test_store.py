@@ -15,14 +15,15 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import DATA_DIR, ROOT, clean_env, copy_db
+from conftest import DATA_DIR, ROOT, clean_env, copy_db, translated
 
+from bot.config import load_settings
 from bot.content.models import MAX_ANSWER_CHARS
 from bot.content.sync import export_path, import_path
 from bot.content.yaml_io import ContentError, yaml_files
 from bot.storage import MIGRATIONS, Database
 
-ANSWER_KEYS = {"q", "lang", "id", "score", "answer", "suggestions"}
+ANSWER_KEYS = {"q", "lang", "id", "intent", "score", "answer", "suggestions"}
 
 
 def dump(path: Path) -> list[str]:
@@ -423,6 +424,27 @@ def test_cli_import_and_export(tmp_path: Path):
     assert files == sorted(p.relative_to(DATA_DIR) for p in yaml_files(DATA_DIR))
 
 
+async def test_export_of_a_new_store_writes_the_bundled_content(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    """`python -m bot export` on a database the bot has never opened: the store is filled from
+    data/ on first open, as the bot fills it, so the export holds the bundled content."""
+    from bot.__main__ import _export
+
+    settings = load_settings(_env_file=None, database_path=tmp_path / "new.db")
+    out = tmp_path / "out"
+    await _export(settings, out)
+    files = sorted(p.relative_to(out) for p in out.rglob("*.yaml"))
+    assert files == sorted(p.relative_to(DATA_DIR) for p in yaml_files(DATA_DIR))
+    assert capsys.readouterr().out.startswith(f"Wrote {len(files)} files")
+    async with Database(tmp_path / "check.db") as check:
+        await import_path(check, out)
+        exported = await check.load_content()
+    async with Database(tmp_path / "new.db") as new:
+        assert exported == await new.load_content()
+        assert exported.faq and exported.stations and exported.intents
+
+
 def test_cli_import_rejects_bad_content(tmp_path: Path, template_db: Path, data_copy):
     db = tmp_path / "cli.db"
     copy_db(template_db, db)
@@ -472,6 +494,7 @@ def test_cli_ask_json_lines(tmp_path: Path, template_db: Path):
         {"q": 42, "lang": "en"},
         [1, 2],
         {"q": "recipe for chocolate cake", "lang": "en"},
+        {"q": "hi how are you", "lang": "en"},
     ]
     stdin = "\n".join(x if isinstance(x, str) else json.dumps(x) for x in lines) + "\n\n"
     done = cli("ask", "--json", db=db, stdin=stdin, cwd=tmp_path)
@@ -484,8 +507,16 @@ def test_cli_ask_json_lines(tmp_path: Path, template_db: Path):
         ("What is the Kurultai?", "en", "parliament.kurultai"),
         ("Құрылтай деген не?", "kk", "parliament.kurultai"),
         ("recipe for chocolate cake", "en", None),
+        ("hi how are you", "en", None),
     ]
-    assert results[-1]["answer"] is None
+    assert (results[-2]["answer"], results[-2]["intent"]) == (None, "offtopic")
+    # Small talk is no entry, but `ask` answers it as the chat does.
+    assert results[-1]["intent"] == "smalltalk.how_are_you"
+    assert results[-1]["answer"] == translated(
+        "I am fine, thank you! I am here to answer questions about elections in Kazakhstan: "
+        "ask in your own words, or pick a section:",
+        "en",
+    )
     errors = done.stderr.splitlines()
     assert [e.split(":")[0] for e in errors] == ["line 2", "line 4", "line 6", "line 7", "line 8"]
     assert "Traceback" not in done.stderr

@@ -232,7 +232,9 @@ class StationCountry(Sourced):
     votes: dict[str, StationStatus] = {}
 
 
-IntentId = Literal["offtopic", "smalltalk.greeting", "smalltalk.thanks", "smalltalk.how_are_you"]
+IntentId = Literal[
+    "offtopic", "feedback", "smalltalk.greeting", "smalltalk.thanks", "smalltalk.how_are_you"
+]
 
 
 class Intent(_Model):

@@ -14,7 +14,8 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
-from bot.handlers import abroad
+from bot.config import Settings
+from bot.handlers import abroad, feedback
 from bot.handlers.common import acknowledge, show
 from bot.keyboards import (
     SourcesCb,
@@ -22,10 +23,13 @@ from bot.keyboards import (
     main_menu,
     menu_button,
     suggestions_keyboard,
+    with_switch,
 )
 from bot.library import UNCOVERED_ARTICLE, Library
+from bot.people.talk import small_talk, with_operator
 from bot.render import more_sources, render_answer, uncovered_articles
 from bot.search.articles import article_numbers
+from bot.search.engine import FEEDBACK
 from bot.storage import Database
 
 
@@ -41,7 +45,11 @@ async def question(
     db: Database,
     i18n: I18n,
     today: Callable[[], date],
+    settings: Settings,
+    offer_locale: str | None = None,
 ) -> None:
+    """`offer_locale`: the language the question was detected in and answered in, which the
+    user has not chosen: every reply then offers to keep it."""
     text = (message.text or "").strip()
     if message.chat.type != "private" and message.bot is not None:
         # In a group the question is addressed to the bot: the mention is not part of it.
@@ -60,10 +68,17 @@ async def question(
         entry = library.entry(result.answer.entry_id)
         if entry is not None:
             day = today()
-            await message.answer(
+            answer = with_operator(
                 render_answer(library.content, entry, lang, day),
-                reply_markup=entry_keyboard(
-                    entry.section, more_sources(library.content, entry, day)
+                entry.id,
+                settings.operator_name,
+                settings.operator_contact,
+            )
+            await message.answer(
+                answer,
+                reply_markup=with_switch(
+                    entry_keyboard(entry.section, more_sources(library.content, entry, day)),
+                    offer_locale,
                 ),
                 disable_web_page_preview=True,
             )
@@ -72,10 +87,16 @@ async def question(
         covered = library.covered_articles()
         await message.answer(
             uncovered_articles(article_numbers(text), [n for n, _entry in covered]),
-            reply_markup=suggestions_keyboard(
-                [(entry.id, library.title(entry, lang)) for _n, entry in covered]
+            reply_markup=with_switch(
+                suggestions_keyboard(
+                    [(entry.id, library.title(entry, lang)) for _n, entry in covered]
+                ),
+                offer_locale,
             ),
         )
+        return
+    if result.intent == FEEDBACK:
+        await feedback.offer_feedback(message)
         return
     private = message.chat.type == "private"  # nothing of group chatter is stored
     if result.suggestions:
@@ -88,39 +109,33 @@ async def question(
             await db.record_unsure(text, lang, [entry_id for entry_id, _ in items])
         await message.answer(
             _("I am not sure I understood. Did you mean one of these?"),
-            reply_markup=suggestions_keyboard(items),
+            reply_markup=with_switch(suggestions_keyboard(items), offer_locale),
         )
         return
     reply = small_talk(result.intent)
     if reply is not None:
-        await message.answer(reply, reply_markup=main_menu())
+        await message.answer(reply, reply_markup=with_switch(main_menu(), offer_locale))
         return
-    if private:
-        await db.record_unanswered(text, lang)
+    if not private:
+        # Nothing of a group is stored, so nothing is passed on: do not say it is.
+        await message.answer(
+            _(
+                "Sorry, I don't know the answer to that. I only answer questions about "
+                "elections in Kazakhstan. Try other words, or pick a section:"
+            ),
+            reply_markup=main_menu(),
+        )
+        return
+    # Stored for the operators, who read it with /unanswered: so the reply may say so.
+    await db.record_unanswered(text, lang)
     await message.answer(
         _(
             "Sorry, I don't know the answer to that. I only answer questions about elections "
             "in Kazakhstan; your question has been passed on to the people who keep my answers "
             "up to date. Try other words, or pick a section:"
         ),
-        reply_markup=main_menu(),
+        reply_markup=with_switch(main_menu(), offer_locale),
     )
-
-
-def small_talk(intent: str | None) -> str | None:
-    """The reply to a greeting, a thank-you or a "how are you", in the user's language."""
-    if intent == "smalltalk.greeting":
-        return _(
-            "Hello! Ask me about elections in Kazakhstan in your own words, or pick a section:"
-        )
-    if intent == "smalltalk.thanks":
-        return _("You're welcome! Ask me anything else about the elections, or pick a section:")
-    if intent == "smalltalk.how_are_you":
-        return _(
-            "I am fine, thank you! I am here to answer questions about elections in Kazakhstan: "
-            "ask in your own words, or pick a section:"
-        )
-    return None
 
 
 async def not_text(message: Message) -> None:

@@ -11,6 +11,7 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
+from bot.config import Settings
 from bot.handlers.common import acknowledge, show
 from bot.keyboards import (
     EntryCb,
@@ -22,6 +23,7 @@ from bot.keyboards import (
     section_titles,
 )
 from bot.library import Library
+from bot.people.talk import ABOUT_ENTRY, with_operator
 from bot.render import OFFICIAL_SITE, more_sources, next_vote, party_sort_key, render_answer
 from bot.storage import Database
 
@@ -46,6 +48,7 @@ def help_text() -> str:
         "/menu: sections to browse\n/language: change the language\n"
         "/about: who makes this bot and where its facts come from\n"
         "/remind: reminders before a vote\n"
+        "/feedback: report a mistake or write to the people who run the bot\n"
         "/forget: delete what the bot stores about you"
     )
 
@@ -54,13 +57,20 @@ async def help_command(message: Message) -> None:
     await message.answer(help_text(), reply_markup=main_menu())
 
 
-async def about(message: Message, library: Library, i18n: I18n, today: Callable[[], date]) -> None:
-    entry = library.entry("bot.about")
+async def about(
+    message: Message,
+    library: Library,
+    i18n: I18n,
+    today: Callable[[], date],
+    settings: Settings,
+) -> None:
+    entry = library.entry(ABOUT_ENTRY)
     text = (
         render_answer(library.content, entry, i18n.current_locale, today(), all_sources=True)
         if entry
         else help_text()
     )
+    text = with_operator(text, ABOUT_ENTRY, settings.operator_name, settings.operator_contact)
     await message.answer(text, reply_markup=main_menu(), disable_web_page_preview=True)
 
 
@@ -148,6 +158,7 @@ async def open_entry(
     library: Library,
     i18n: I18n,
     today: Callable[[], date],
+    settings: Settings,
 ) -> None:
     entry = library.entry(callback_data.entry_id)
     if entry is None:
@@ -155,7 +166,12 @@ async def open_entry(
         return
     await acknowledge(callback)
     day = today()
-    text = render_answer(library.content, entry, i18n.current_locale, day)
+    text = with_operator(
+        render_answer(library.content, entry, i18n.current_locale, day),
+        entry.id,
+        settings.operator_name,
+        settings.operator_contact,
+    )
     await show(
         callback, text, entry_keyboard(entry.section, more_sources(library.content, entry, day))
     )

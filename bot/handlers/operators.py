@@ -1,7 +1,8 @@
-"""Operator tools (/admin, /editors, /cancel, and the /admin buttons: find an entry, edit it,
-revert it, review unanswered questions). One router behind one role filter: a handler
-registered here cannot be reached by anyone else, whose update falls through to the other
-routers and gets the same neutral reply as any unknown command or out-of-date button."""
+"""Operator tools (/admin, /editors, /cancel, /feedback_inbox, /unanswered, and the /admin
+buttons: find an entry, edit it, revert it, review unanswered questions, read feedback). One
+router behind one role filter: a handler registered here cannot be reached by anyone else,
+whose update falls through to the other routers and gets the same neutral reply as any unknown
+command or out-of-date button."""
 
 from __future__ import annotations
 
@@ -73,10 +74,17 @@ def role_name(role: Role) -> str:
     return _("admin") if role is Role.ADMIN else _("editor")
 
 
+INBOX_ROWS = 20
+INBOX_ITEM_CHARS = 500
+INBOX_MAX_CHARS = 3800  # below Telegram's 4096 per message
+
+
 def operator_menu(role: Role) -> tuple[str, InlineKeyboardMarkup]:
     rows = [
         [_button("🔎 " + _("Find an entry"), "find")],
         [_button("📝 " + _("Questions to review"), "review")],
+        [_button("✍️ " + _("Feedback"), "feedback")],
+        [_button("❓ " + _("Unanswered questions"), "unanswered")],
     ]
     if role is Role.ADMIN:
         rows.append([_button("👥 " + _("Editors"), "editors")])
@@ -99,6 +107,61 @@ def editors_view(editors: list[int]) -> tuple[str, InlineKeyboardMarkup]:
     rows.append([_button("➕ " + _("Add an editor"), "add_editor")])
     rows.append([_button("⬅️ " + _("Back"), "menu")])
     return text, InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def inbox_view(
+    title: str, empty: str, rows: list[tuple[str, str, str]]
+) -> tuple[str, InlineKeyboardMarkup]:
+    """(text, lang, UTC ISO time) rows, newest first, as one message that fits Telegram's."""
+    parts = [f"<b>{title}</b>"]
+    size = len(parts[0])
+    for text, lang, at in rows:
+        short = text if len(text) <= INBOX_ITEM_CHARS else text[: INBOX_ITEM_CHARS - 1] + "…"
+        item = f"<i>{at[:16].replace('T', ' ')} UTC · {lang}</i>\n{escape(short)}"
+        if size + len(item) > INBOX_MAX_CHARS:
+            break
+        parts.append(item)
+        size += len(item) + 2
+    if len(parts) == 1:
+        parts.append(empty)
+    back = InlineKeyboardMarkup(inline_keyboard=[[_button("⬅️ " + _("Back"), "menu")]])
+    return "\n\n".join(parts), back
+
+
+async def feedback_view(db: Database) -> tuple[str, InlineKeyboardMarkup]:
+    return inbox_view(
+        _("Feedback, newest first"),
+        _("No feedback yet."),
+        await db.feedback(INBOX_ROWS),
+    )
+
+
+async def unanswered_view(db: Database) -> tuple[str, InlineKeyboardMarkup]:
+    return inbox_view(
+        _("Questions the bot could not answer, newest first"),
+        _("No unanswered questions."),
+        await db.unanswered(INBOX_ROWS),
+    )
+
+
+async def feedback_inbox(message: Message, db: Database) -> None:
+    text, markup = await feedback_view(db)
+    await message.answer(text, reply_markup=markup)
+
+
+async def feedback_button(callback: CallbackQuery, db: Database) -> None:
+    await acknowledge(callback)
+    await show(callback, *await feedback_view(db))
+
+
+async def unanswered(message: Message, db: Database) -> None:
+    text, markup = await unanswered_view(db)
+    await message.answer(text, reply_markup=markup)
+
+
+async def unanswered_button(callback: CallbackQuery, db: Database) -> None:
+    await acknowledge(callback)
+    await show(callback, *await unanswered_view(db))
 
 
 def _button(text: str, action: str, arg: str = "") -> InlineKeyboardButton:
@@ -613,6 +676,10 @@ def build() -> Router:
     router.message.register(admin, Command("admin"))
     router.message.register(cancel, Command("cancel"))
     router.callback_query.register(menu_button, OpCb.filter(F.action == "menu"))
+    router.message.register(feedback_inbox, Command("feedback_inbox"))
+    router.callback_query.register(feedback_button, OpCb.filter(F.action == "feedback"))
+    router.message.register(unanswered, Command("unanswered"))
+    router.callback_query.register(unanswered_button, OpCb.filter(F.action == "unanswered"))
 
     router.callback_query.register(find_button, OpCb.filter(F.action == "find"))
     router.message.register(query_typed, FindSteps.query, _not_a_command())

@@ -193,8 +193,8 @@ async def station_button(
 def forget_question() -> tuple[str, InlineKeyboardMarkup]:
     text = _(
         "Delete everything the bot stores about you: your language, your station, your "
-        "reminders and the record of your messages and of what it sent you? This cannot be "
-        "undone."
+        "reminders, the feedback you wrote and the record of your messages and of what it sent "
+        "you? This cannot be undone."
     )
     markup = InlineKeyboardMarkup(
         inline_keyboard=[
@@ -228,6 +228,14 @@ def forgotten_text(gone: Forgotten, retention_days: int) -> str:
                 "{n} announcements and reminders sent or waiting",
                 gone.sent,
             ).format(n=gone.sent)
+        )
+    if gone.feedback:
+        deleted.append(
+            _(
+                "{n} feedback message you wrote",
+                "{n} feedback messages you wrote",
+                gone.feedback,
+            ).format(n=gone.feedback)
         )
     head = (
         _("Done. Deleted: {items}.").format(items="; ".join(deleted))

@@ -11,7 +11,7 @@ from aiogram.utils.i18n import gettext as _
 from bot import LOCALES
 from bot.handlers.common import acknowledge, show
 from bot.i18n import known_locale
-from bot.keyboards import LangCb, MenuCb, language_keyboard, main_menu
+from bot.keyboards import LangCb, MenuCb, SwitchCb, language_keyboard, main_menu
 from bot.storage import Database
 
 
@@ -66,10 +66,30 @@ async def choose_language(
         )
 
 
+async def keep_language(
+    callback: CallbackQuery, callback_data: SwitchCb, db: Database, i18n: I18n
+) -> None:
+    """The button under an answer given in the language the question was written in: the
+    answer stays as it is, a new message confirms."""
+    if callback_data.code not in LOCALES:
+        await acknowledge(callback, _("This button is out of date."))
+        return
+    await db.set_locale(callback.from_user.id, callback_data.code)
+    with i18n.use_locale(callback_data.code):
+        await acknowledge(callback, _("Language saved."))
+        if callback.bot is not None:
+            await callback.bot.send_message(
+                callback.from_user.id,
+                _("Done! Ask me a question in your own words, or pick a section:"),
+                reply_markup=main_menu(),
+            )
+
+
 def build() -> Router:
     router = Router(name="start")
     router.message.register(start, CommandStart())
     router.message.register(language, Command("language"))
     router.callback_query.register(language_button, MenuCb.filter(F.action == "language"))
     router.callback_query.register(choose_language, LangCb.filter())
+    router.callback_query.register(keep_language, SwitchCb.filter())
     return router

@@ -34,6 +34,7 @@ MAX_QUERY_WORDS = 60  # a pasted essay is not a question; its first words are en
 C = 2.0  # LinearSVC regularisation, chosen with the thresholds
 
 OFFTOPIC = "offtopic"  # the intent whose questions the bot declines
+FEEDBACK = "feedback"  # someone reporting a mistake: they are asked for their message
 
 
 @dataclass(frozen=True)
@@ -128,6 +129,8 @@ class Matcher:
         if best not in entries:
             if best == OFFTOPIC or top < limits.intent:
                 return SearchResult(None, (), ranked, OFFTOPIC)
+            if best == FEEDBACK:  # "your answer about Moscow is wrong" is not a question
+                return SearchResult(None, (), ranked, FEEDBACK)
             # "Hi, when is the election?" is a question with a greeting in front.
             question = self.decide([s for s in scored if s[0] in entries], limits)
             return question if question.answer else SearchResult(None, (), ranked, best)
