@@ -16,7 +16,6 @@ from typing import TextIO
 from bot import LOCALES
 from bot.config import Settings, SettingsError, load_settings
 from bot.content.yaml_io import ContentError
-from bot.delivery.announcements import AnnouncementError
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -63,6 +62,7 @@ def _moment(value: str) -> datetime:
 
 
 async def _run(settings: Settings) -> None:
+    settings.token()  # a missing or malformed token fails before the slow imports below
     from bot.runner import run_bot
 
     await run_bot(settings)
@@ -141,14 +141,19 @@ async def _export(settings: Settings, path: Path) -> None:
     print(f"Wrote {len(written)} files to {path}")
 
 
-async def _announce(settings: Settings, args: argparse.Namespace) -> None:
-    from bot.delivery.announcements import announce
+async def _announce(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.delivery.announcements import AnnouncementError, announce
     from bot.storage import Database
 
     texts = {lang: getattr(args, f"text_{lang}") for lang in LOCALES}
     async with Database(settings.database_path) as db:
-        broadcast_id, recipients = await announce(db, texts, args.audience, args.at)
+        try:
+            broadcast_id, recipients = await announce(db, texts, args.audience, args.at)
+        except AnnouncementError as exc:
+            print(f"Announcement not written: {exc}", file=sys.stderr)
+            return 1
     print(f"announcement {broadcast_id}: {recipients} recipients")
+    return 0
 
 
 async def _outbox(settings: Settings) -> None:
@@ -185,15 +190,12 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "export":
             asyncio.run(_export(settings, args.path))
         elif args.command == "announce":
-            asyncio.run(_announce(settings, args))
+            return asyncio.run(_announce(settings, args))
         elif args.command == "outbox":
             asyncio.run(_outbox(settings))
     except SettingsError as exc:
         print(exc, file=sys.stderr)
         return 2
-    except AnnouncementError as exc:
-        print(f"Announcement not written: {exc}", file=sys.stderr)
-        return 1
     except ContentError as exc:
         print(f"Content rejected, the store is unchanged:\n{exc}", file=sys.stderr)
         return 1

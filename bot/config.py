@@ -41,6 +41,20 @@ class Settings(BaseSettings):
     operator_name: str | None = None
     operator_contact: str | None = None
 
+    def token(self) -> str:
+        """The Bot API token `run` needs, checked as aiogram checks it (digits, a colon, the
+        secret) so a bad one is one clear line before the bot's slow imports."""
+        if self.bot_token is None:
+            raise SettingsError(
+                "BOT_TOKEN is not set: get one from @BotFather, or try the bot without one: "
+                "python -m bot chat"
+            )
+        token = self.bot_token.get_secret_value()
+        number, colon, secret = token.partition(":")
+        if not (colon and number.isdigit() and secret) or any(ch.isspace() for ch in token):
+            raise SettingsError("BOT_TOKEN is malformed: expected <digits>:<letters>")
+        return token
+
     @field_validator("admin_ids", mode="before")
     @classmethod
     def _split_ids(cls, value: object) -> object:

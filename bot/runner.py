@@ -23,10 +23,9 @@ from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
-from aiogram.utils.token import TokenValidationError
 from aiohttp import web
 
-from bot.config import Settings, SettingsError
+from bot.config import Settings
 from bot.delivery import announcements
 from bot.delivery.inbox import Inbox
 from bot.delivery.intake import UPDATE_KINDS, Intake
@@ -45,11 +44,7 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
 
 def make_bot(settings: Settings, outage: Outage) -> Bot:
-    if settings.bot_token is None:
-        raise SettingsError(
-            "BOT_TOKEN is not set: get one from @BotFather, or try the bot without one: "
-            "python -m bot chat"
-        )
+    token = settings.token()
     session = AiohttpSession(api=TelegramAPIServer.from_base(settings.bot_api_url), timeout=30)
     session.middleware(
         Sender(
@@ -59,14 +54,7 @@ def make_bot(settings: Settings, outage: Outage) -> Bot:
             outage=outage,
         )
     )
-    try:
-        return Bot(
-            settings.bot_token.get_secret_value(),
-            session=session,
-            default=DefaultBotProperties(parse_mode=ParseMode.HTML),
-        )
-    except TokenValidationError:
-        raise SettingsError("BOT_TOKEN is malformed: expected <digits>:<letters>") from None
+    return Bot(token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
 
 
 async def until_stopped(stop: asyncio.Event, work: Awaitable[Any]) -> bool:
