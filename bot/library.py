@@ -108,7 +108,7 @@ class Library:
         return entry if entry is not None and entry.published else None
 
     def title(self, entry: FaqEntry, lang: str) -> str:
-        return entry.text(lang).questions[0]
+        return entry.text(lang).title
 
 
 NEUTRALITY = "bot.neutrality"

@@ -15,6 +15,7 @@ from typing import Any
 import aiosqlite
 
 from bot.content.models import (
+    MAX_TITLE_CHARS,
     Content,
     ElectionNote,
     FaqEntry,
@@ -209,6 +210,11 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX feedback_user ON feedback (user_id)
     """,
+    # 11: each FAQ entry's button label per language. Rows stored before it have '' until the
+    # next import; the entry then shows its first phrasing (see _stored_title).
+    """
+    ALTER TABLE faq_translations ADD COLUMN title TEXT NOT NULL DEFAULT ''
+    """,
 )
 
 # Content field -> (records.kind, model, key attribute)
@@ -230,6 +236,15 @@ def clean_question(text: str, limit: int = UNANSWERED_MAX_CHARS) -> str:
     overrides, zero-width marks), whitespace collapsed, at most `limit` characters."""
     kept = "".join(" " if ch.isspace() else ch for ch in text if not _invisible(ch))
     return " ".join(kept.split())[:limit]
+
+
+def _stored_title(phrasing: str) -> str:
+    """A label for an entry stored before entries had titles: its first phrasing, cut to fit a
+    button."""
+    phrasing = " ".join(phrasing.replace("<", " ").replace(">", " ").split())
+    if len(phrasing) <= MAX_TITLE_CHARS:
+        return phrasing
+    return phrasing[: MAX_TITLE_CHARS - 1].rstrip() + "…"
 
 
 def _invisible(ch: str) -> bool:
@@ -1064,10 +1079,17 @@ class Database:
         for lang in ("kk", "ru", "en"):
             text = entry.text(lang)
             await self.conn.execute(
-                "INSERT INTO faq_translations (entry_id, lang, questions, answer) "
-                "VALUES (?, ?, ?, ?) ON CONFLICT(entry_id, lang) DO UPDATE SET "
-                "questions = excluded.questions, answer = excluded.answer",
-                (entry.id, lang, json.dumps(text.questions, ensure_ascii=False), text.answer),
+                "INSERT INTO faq_translations (entry_id, lang, questions, answer, title) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT(entry_id, lang) DO UPDATE SET "
+                "questions = excluded.questions, answer = excluded.answer, "
+                "title = excluded.title",
+                (
+                    entry.id,
+                    lang,
+                    json.dumps(text.questions, ensure_ascii=False),
+                    text.answer,
+                    text.title,
+                ),
             )
 
     async def _bump_version(self) -> None:
@@ -1146,12 +1168,15 @@ class Database:
         where, params = ("WHERE entry_id = ?", (entry_id,)) if entry_id else ("", ())
         translations: dict[str, dict[str, Any]] = {}
         async with self.conn.execute(
-            f"SELECT entry_id, lang, questions, answer FROM faq_translations {where}", params
+            f"SELECT entry_id, lang, questions, answer, title FROM faq_translations {where}",
+            params,
         ) as cur:
-            async for key, lang, questions, answer in cur:
+            async for key, lang, questions, answer, title in cur:
+                phrasings = json.loads(questions)
                 translations.setdefault(key, {})[lang] = {
-                    "questions": json.loads(questions),
+                    "questions": phrasings,
                     "answer": answer,
+                    "title": title or _stored_title(phrasings[0]),
                 }
         faq = []
         async with self.conn.execute(

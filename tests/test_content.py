@@ -13,7 +13,7 @@ import pytest
 from aiogram.utils.i18n import I18n
 
 from bot import LOCALES, PROJECT_ROOT
-from bot.content.models import Content
+from bot.content.models import MAX_TITLE_CHARS, SECTIONS, Content
 from bot.content.yaml_io import load_content
 from bot.i18n import build_i18n
 from bot.library import Library
@@ -69,6 +69,23 @@ def test_every_core_topic_is_answered_in_three_languages_with_sources(content: C
             text = entry.text(lang)
             assert len(set(text.questions)) >= 5, f"{entry_id}/{lang}: fewer than 5 phrasings"
             assert text.answer or entry.render, f"{entry_id}/{lang}: no answer"
+
+
+def test_every_entry_has_a_short_plain_title_in_each_language(content: Content):
+    for entry in content.faq:
+        for lang in LOCALES:
+            title = entry.text(lang).title
+            assert title.strip() == title and title, (entry.id, lang)
+            assert len(title) <= MAX_TITLE_CHARS, (entry.id, lang, title)
+            assert "<" not in title and ">" not in title, (entry.id, lang, title)
+
+
+@pytest.mark.parametrize("section", SECTIONS)
+def test_titles_are_distinct_within_a_section(content: Content, section: str):
+    entries = content.published(section)
+    for lang in LOCALES:
+        titles = [e.text(lang).title.casefold() for e in entries]
+        assert len(set(titles)) == len(titles), (section, lang, titles)
 
 
 def test_every_answer_fits_in_one_telegram_message(content: Content, i18n: I18n):

@@ -191,6 +191,23 @@ async def test_section_lists_its_entries(chat, dp: Dispatcher):
     assert find_button(markup, "menu:main")
 
 
+@pytest.mark.parametrize("code", LOCALES)
+async def test_section_buttons_show_the_titles_written_for_them(chat, dp: Dispatcher, code):
+    entries = library(dp).content.published("abroad")
+    assert 0 < len(entries) <= PAGE_SIZE
+    user: ChatDriver = chat(code)
+    await user.send("/menu")
+    await user.press_button("sec:abroad:0")
+    labels = {
+        b.callback_data: b.text
+        for b in buttons(user.last_message().reply_markup)
+        if b.callback_data.startswith("faq:")
+    }
+    assert labels == {f"faq:{e.id}": e.text(code).title for e in entries}
+    # Written for the button: not the entry's first phrasing.
+    assert any(e.text(code).title != e.text(code).questions[0] for e in entries)
+
+
 async def test_long_section_is_paged(chat, dp: Dispatcher):
     entries = library(dp).content.published("elections")
     assert len(entries) > PAGE_SIZE, "the test needs a section with more than one page"

@@ -298,6 +298,8 @@ async def test_find_an_entry_by_id_and_by_a_question(dp, bot, session, lang):
     assert len(shown) == 4  # one message per language, then sources and verified date
     for text, code in zip(shown, LOCALES_ORDER, strict=False):
         assert entry.text(code).questions[0].replace("&", "&amp;") in text
+        assert entry.text(code).title.replace("&", "&amp;") in text
+        assert translated("Button: {title}", lang).split("{")[0] in text
         assert entry.text(code).answer in text
     assert "kurultai" in shown[3] or entry.sources[0] in shown[3] or "<a href=" in shown[3]
     assert translated("Verified on {date}", lang).split("{")[0] in shown[3]

@@ -18,7 +18,7 @@ import yaml
 from conftest import DATA_DIR, ROOT, clean_env, copy_db, translated
 
 from bot.config import load_settings
-from bot.content.models import MAX_ANSWER_CHARS
+from bot.content.models import MAX_ANSWER_CHARS, MAX_TITLE_CHARS
 from bot.content.sync import export_path, import_path
 from bot.content.yaml_io import ContentError, yaml_files
 from bot.storage import MIGRATIONS, Database
@@ -181,6 +181,44 @@ async def test_import_export_round_trip(tmp_path: Path):
         assert a.read_text(encoding="utf-8") == b.read_text(encoding="utf-8"), a.name
 
 
+async def test_titles_survive_import_and_export(tmp_path: Path):
+    source = {e["id"]: e for p in yaml_files(DATA_DIR / "faq") for e in load(p)["entries"]}
+    async with Database(tmp_path / "x.db") as db:
+        await import_path(db, DATA_DIR)
+        stored = await db.load_content()
+        await export_path(db, tmp_path / "export")
+    exported = {
+        e["id"]: e for p in yaml_files(tmp_path / "export" / "faq") for e in load(p)["entries"]
+    }
+    assert set(exported) == set(source) == {e.id for e in stored.faq}
+    for entry in stored.faq:
+        for lang in ("kk", "ru", "en"):
+            written = source[entry.id][lang]["title"]
+            assert entry.text(lang).title == written
+            assert exported[entry.id][lang]["title"] == written
+
+
+async def test_a_store_filled_before_titles_shows_the_first_phrasing(tmp_path: Path):
+    path = tmp_path / "x.db"
+    async with Database(path) as db:
+        await import_path(db, DATA_DIR)
+    # What migration 11 leaves in rows stored before it: no title.
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE faq_translations SET title = ''")
+    async with Database(path) as db:
+        old = await db.load_content()
+        for entry in old.faq:
+            for lang in ("kk", "ru", "en"):
+                text = entry.text(lang)
+                first = " ".join(text.questions[0].split())
+                cut = text.title.endswith("…") and first.startswith(text.title[:-1])
+                assert text.title == first or cut, (entry.id, lang)
+                assert len(text.title) <= MAX_TITLE_CHARS
+        await import_path(db, DATA_DIR)  # a re-import brings the titles
+        first_entry = load(DATA_DIR / "faq" / "voting.yaml")["entries"][0]
+        assert (await db.load_content()).faq[0].kk.title == first_entry["kk"]["title"]
+
+
 async def test_reimport_is_an_update_not_a_duplicate(tmp_path: Path, template_db: Path):
     path = tmp_path / "x.db"
     copy_db(template_db, path)
@@ -276,6 +314,33 @@ def long_answer(folder: Path) -> tuple[Path, str, list[str]]:
     return path, entry["id"], ["ru.answer", f"more than {MAX_ANSWER_CHARS}"]
 
 
+def missing_title(folder: Path) -> tuple[Path, str, list[str]]:
+    path = folder / "faq" / "abroad.yaml"
+    data = load(path)
+    entry = plain_entry(data)
+    del entry["kk"]["title"]
+    save(path, data)
+    return path, entry["id"], ["kk.title", "Field required"]
+
+
+def long_title(folder: Path) -> tuple[Path, str, list[str]]:
+    path = folder / "faq" / "bot.yaml"
+    data = load(path)
+    entry = plain_entry(data)
+    entry["ru"]["title"] = "Очень длинная надпись на кнопке, которая не влезет"
+    save(path, data)
+    return path, entry["id"], ["ru.title", f"more than {MAX_TITLE_CHARS}"]
+
+
+def html_title(folder: Path) -> tuple[Path, str, list[str]]:
+    path = folder / "faq" / "parliament.yaml"
+    data = load(path)
+    entry = plain_entry(data)
+    entry["en"]["title"] = "<b>Kurultai</b>"
+    save(path, data)
+    return path, entry["id"], ["en.title", "no HTML"]
+
+
 def bad_html(folder: Path) -> tuple[Path, str, list[str]]:
     path = folder / "faq" / "bot.yaml"
     data = load(path)
@@ -334,6 +399,9 @@ BREAKAGES = [
     unknown_top_level_key,
     missing_answer,
     long_answer,
+    missing_title,
+    long_title,
+    html_title,
     bad_html,
     unclosed_tag,
     bad_date,

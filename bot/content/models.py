@@ -22,6 +22,9 @@ StationStatus = Literal["operated", "suspended"]
 
 # Telegram counts the text after entity parsing; leave room for the sources footer.
 MAX_ANSWER_CHARS = 3500
+# A one-column inline button on a phone shows about this many characters before Telegram cuts
+# the label with an ellipsis.
+MAX_TITLE_CHARS = 40
 ALLOWED_TAGS = frozenset({"b", "strong", "i", "em", "u", "s", "a", "code", "pre", "blockquote"})
 RENDER_KINDS = re.compile(r"^(next_vote|vote_history|party_list|party:[a-z0-9_]+)$")
 
@@ -100,6 +103,19 @@ class Sourced(_Model):
 class Translation(_Model):
     questions: list[str] = Field(min_length=1)
     answer: str = ""
+    title: str  # the entry's button label: short, plain text
+
+    @field_validator("title")
+    @classmethod
+    def _title_fits(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise ValueError("title is empty")
+        if len(value) > MAX_TITLE_CHARS:
+            raise ValueError(f"title is {len(value)} characters, more than {MAX_TITLE_CHARS}")
+        if re.search(r"[<>]", value):
+            raise ValueError("a title is plain text: no HTML tags")
+        return value
 
     @field_validator("questions")
     @classmethod

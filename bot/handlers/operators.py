@@ -277,7 +277,7 @@ async def query_typed(message: Message, state: FSMContext, library: Library) -> 
 
 
 def _title(entry: FaqEntry) -> str:
-    return entry.text(get_i18n().current_locale).questions[0][:40]
+    return entry.text(get_i18n().current_locale).title
 
 
 async def entry_button(callback: CallbackQuery, callback_data: OpCb, library: Library) -> None:
@@ -301,7 +301,10 @@ async def send_entry(message: Message, entry: FaqEntry) -> None:
 def language_view(entry: FaqEntry, lang: str) -> str:
     text = entry.text(lang)
     shown = text.questions[:MAX_QUESTIONS_SHOWN]
-    lines = [f"<b>{LANGUAGE_NAMES[lang]}</b> · <code>{entry.id}</code>"]
+    lines = [
+        f"<b>{LANGUAGE_NAMES[lang]}</b> · <code>{entry.id}</code>",
+        _("Button: {title}").format(title=escape(text.title)),
+    ]
     lines += [f"• {escape(q)}" for q in shown]
     if len(text.questions) > len(shown):
         more = len(text.questions) - len(shown)
@@ -626,7 +629,7 @@ async def group_button(
         assert entry is not None  # best_guesses keeps published entries only
         data = OpCb(action="rv_add", arg=f"{group.id}{SEP}{entry_id}").pack()
         if len(data.encode()) <= 64:  # Telegram's limit for callback data
-            label = "➕ " + entry.text(group.lang).questions[0][:40]
+            label = "➕ " + entry.text(group.lang).title
             rows.append([InlineKeyboardButton(text=label, callback_data=data)])
     rows.append([_button("🗑 " + _("Dismiss"), "rv_dismiss", group.id)])
     rows.append([_button("⬅️ " + _("Back"), "review")])

@@ -59,8 +59,7 @@ def changed(entry: FaqEntry, **fields: Any) -> FaqEntry:
 
 
 def with_answer(entry: FaqEntry, lang: str, answer: str) -> FaqEntry:
-    text = entry.text(lang)
-    return changed(entry, **{lang: {"questions": text.questions, "answer": answer}})
+    return changed(entry, **{lang: entry.text(lang).model_dump() | {"answer": answer}})
 
 
 def with_phrasing(entry: FaqEntry, lang: str, question: str) -> FaqEntry | None:
@@ -69,7 +68,7 @@ def with_phrasing(entry: FaqEntry, lang: str, question: str) -> FaqEntry | None:
     if question.casefold() in {q.casefold() for q in text.questions}:
         return None
     questions = [*text.questions, question]
-    return changed(entry, **{lang: {"questions": questions, "answer": text.answer}})
+    return changed(entry, **{lang: text.model_dump() | {"questions": questions}})
 
 
 def check_in(content: Content, entry: FaqEntry) -> None:
