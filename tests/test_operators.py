@@ -3,6 +3,7 @@ the SQLite file across a restart."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 from datetime import date
@@ -17,7 +18,9 @@ from aiogram.types import MessageEntity
 from conftest import TODAY, ChatDriver, buttons, make_dispatcher, only_text, texts, translated
 
 from bot.config import Settings
-from bot.content.models import FaqEntry
+from bot.content.models import Content, FaqEntry
+from bot.content.sync import import_path
+from bot.content.yaml_io import dump_content
 from bot.handlers import operators
 from bot.keyboards import OpCb
 from bot.library import Library
@@ -583,3 +586,37 @@ async def test_an_edit_in_progress_survives_a_restart(settings: Settings, bot, s
         assert stored_answer(settings, ENTRY, "en") == b"<u>After the restart</u>"
     finally:
         await second.emit_shutdown(bot=bot, **second.workflow_data)
+
+
+# --- changes from another process, coverage, usage, export ---------------------------------
+
+
+async def test_an_import_beside_the_running_bot_is_answered_without_a_restart(
+    settings: Settings, bot, session, tmp_path
+):
+    poll = 0.05
+    dp = make_dispatcher(settings.model_copy(update={"content_poll_seconds": poll}))
+    await dp.emit_startup(bot=bot, **dp.workflow_data)
+    try:
+        user = person(dp, bot, session, 4242, "en")
+        question = user_question(dp, "en")
+        entry = entry_of(dp)
+        new_text = "<b>Imported</b> beside the running bot."
+        changed = entry.model_copy(
+            update={"en": entry.en.model_copy(update={"answer": new_text})}
+        )
+        dump_content(Content(faq=[changed]), tmp_path / "data")
+        # `python -m bot import` is another process: another connection to the same file.
+        async with Database(settings.database_path) as other:
+            await import_path(other, tmp_path / "data")
+        # Within a poll, plus the time the bot takes to rebuild its indexes in a thread.
+        library: Library = dp["library"]
+        stored = await dp["db"].content_version()
+        for _ in range(200):
+            if library.version == stored:
+                break
+            await asyncio.sleep(poll)
+        assert library.version == stored
+        assert only_text(await user.send(question)).startswith(new_text + "\n\n")
+    finally:
+        await dp.emit_shutdown(bot=bot, **dp.workflow_data)
