@@ -602,9 +602,7 @@ async def test_an_import_beside_the_running_bot_is_answered_without_a_restart(
         question = user_question(dp, "en")
         entry = entry_of(dp)
         new_text = "<b>Imported</b> beside the running bot."
-        changed = entry.model_copy(
-            update={"en": entry.en.model_copy(update={"answer": new_text})}
-        )
+        changed = entry.model_copy(update={"en": entry.en.model_copy(update={"answer": new_text})})
         dump_content(Content(faq=[changed]), tmp_path / "data")
         # `python -m bot import` is another process: another connection to the same file.
         async with Database(settings.database_path) as other:
