@@ -62,6 +62,8 @@ CALLBACKS = [
     OpCb(action="rv_group", arg=group_id("how do i vote by post")).pack(),
     OpCb(action="rv_add", arg=f"{group_id('how do i vote by post')}~{ENTRY}").pack(),
     OpCb(action="rv_dismiss", arg=group_id("how do i vote by post")).pack(),
+    OpCb(action="coverage").pack(),
+    OpCb(action="cov_days").pack(),
 ]
 
 
@@ -616,5 +618,101 @@ async def test_an_import_beside_the_running_bot_is_answered_without_a_restart(
             await asyncio.sleep(poll)
         assert library.version == stored
         assert only_text(await user.send(question)).startswith(new_text + "\n\n")
+    finally:
+        await dp.emit_shutdown(bot=bot, **dp.workflow_data)
+
+
+async def import_changed(settings: Settings, folder, *entries: FaqEntry) -> None:
+    """Stores changed entries as `python -m bot import` would, beside the bot."""
+    dump_content(Content(faq=list(entries)), folder)
+    async with Database(settings.database_path) as other:
+        await import_path(other, folder)
+
+
+def coverage_line(text: str, msgid: str, lang: str, **fields: Any) -> int:
+    """The count on the coverage screen's line `msgid`."""
+    prefix = translated(msgid, lang).format(**fields, count="\0").split("\0")[0]
+    [line] = [line for line in text.splitlines() if line.startswith(prefix)]
+    return int(line[len(prefix) :].split()[0])
+
+
+MISSING = "Missing a language: {count}"
+STALE = "Not verified for more than {days} days: {count}"
+NEAR = "Answers within 10% of Telegram's length limit ({limit} characters): {count}"
+
+
+@pytest.mark.parametrize("lang", LANGS)
+async def test_coverage_counts_and_opens_the_entries(dp, bot, session, settings, tmp_path, lang):
+    admin = person(dp, bot, session, ADMIN, lang)
+    await admin.send("/admin")
+    await admin.press_button(OpCb(action="coverage").pack())
+    before = admin.last_message().text
+    counts = (
+        coverage_line(before, MISSING, lang),
+        coverage_line(before, STALE, lang, days=30),
+        coverage_line(before, NEAR, lang, limit=4096),
+    )
+    entry = entry_of(dp)
+    # Not translated (Kazakh is a copy of English), verified 40 days ago.
+    untranslated = entry.model_copy(update={"kk": entry.en, "verified": date(2026, 10, 13)})
+    parties = entry_of(dp, "parties.list")  # a built list, with a long answer below it
+    long = parties.model_copy(update={"en": parties.en.model_copy(update={"answer": "x" * 3400})})
+    await import_changed(settings, tmp_path / "data", untranslated, long)
+    await dp["library"].refresh(dp["db"])
+
+    await admin.press(OpCb(action="coverage").pack(), admin.last_message())
+    after = admin.last_message().text
+    assert coverage_line(after, MISSING, lang) == counts[0] + 1
+    assert coverage_line(after, STALE, lang, days=30) == counts[1] + 1
+    assert coverage_line(after, NEAR, lang, limit=4096) == counts[2] + 1
+    labels = {b.text: b.callback_data for b in buttons(admin.last_message().reply_markup)}
+    assert labels[f"🌐 {ENTRY} · kk"] == OpCb(action="entry", arg=ENTRY).pack()
+    assert labels[f"🕓 {ENTRY}"] == OpCb(action="entry", arg=ENTRY).pack()
+    [near] = [label for label in labels if label.startswith("📏 parties.list · en · ")]
+    assert int(near.rsplit(" ", 1)[1]) >= 4096 * 0.9
+    # Each id opens the entry as the find flow does.
+    assert len(texts(await admin.press_button(f"🕓 {ENTRY}"))) == 4
+
+    # The admin sets N: 50 days, and the entry verified 40 days ago is no longer listed.
+    await admin.press(OpCb(action="coverage").pack(), admin.last_message())
+    await admin.press_button(OpCb(action="cov_days").pack())
+    refusal = only_text(await admin.send("0"))
+    assert refusal == translated("Send a number from 1 to {most}, or /cancel.", lang).format(
+        most=3650
+    )
+    shown = only_text(await admin.send("50"))
+    assert coverage_line(shown, STALE, lang, days=50) == counts[1]
+    assert f"🕓 {ENTRY}" not in [b.text for b in buttons(admin.last_message().reply_markup)]
+    assert await dp["db"].meta_value("coverage_stale_days") == "50"
+
+
+async def test_an_editor_sees_coverage_but_cannot_change_the_days(dp, bot, session, db):
+    await db.set_editor(EDITOR, ADMIN, granted=True)
+    editor = person(dp, bot, session, EDITOR, "en")
+    await editor.send("/admin")
+    await editor.press_button(OpCb(action="coverage").pack())
+    data = [b.callback_data for b in buttons(editor.last_message().reply_markup)]
+    assert OpCb(action="cov_days").pack() not in data
+    requests = await editor.press(OpCb(action="cov_days").pack(), editor.last_message())
+    assert acks(requests) == [OUT_OF_DATE]
+    assert await db.meta_value("coverage_stale_days") is None
+
+
+async def test_coverage_names_stations_without_a_status_for_the_next_vote(settings, bot, session):
+    # In August 2026 the Kurultai vote (announced for that month) is the next one.
+    dp = make_dispatcher(settings, today=date(2026, 8, 1))
+    await dp.emit_startup(bot=bot, **dp.workflow_data)
+    try:
+        content = dp["library"].content
+        vote = content.vote("kurultai-2026")
+        without = [s.id for s in content.stations if "kurultai-2026" not in s.votes]
+        admin = person(dp, bot, session, ADMIN, "en")
+        await admin.send("/admin")
+        await admin.press_button(OpCb(action="coverage").pack())
+        text = admin.last_message().text
+        line = f"Stations without a confirmed status for {vote.title.en}: {len(without)}"
+        assert line in text
+        if without:
+            assert without[0] in text
     finally:
         await dp.emit_shutdown(bot=bot, **dp.workflow_data)
