@@ -8,7 +8,7 @@ import unicodedata
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -208,6 +208,17 @@ MIGRATIONS: tuple[str, ...] = (
         sent_at     TEXT NOT NULL
     );
     CREATE INDEX feedback_user ON feedback (user_id)
+    """,
+    # 11: how many questions were asked a day and what became of them (answered with an entry,
+    # unsure, unanswered), for operators' usage figures. Counts only: no user, no text.
+    """
+    CREATE TABLE question_counts (
+        day         TEXT NOT NULL,                -- ISO date, Astana time
+        outcome     TEXT NOT NULL,                -- answered, unsure, unanswered
+        entry_id    TEXT NOT NULL DEFAULT '',     -- the entry answered with, '' for none
+        count       INTEGER NOT NULL,
+        PRIMARY KEY (day, outcome, entry_id)
+    )
     """,
 )
 
@@ -660,6 +671,29 @@ class Database:
             (limit,),
         ) as cur:
             return [(r[0], r[1], r[2], json.loads(r[3])) for r in await cur.fetchall()]
+
+    # --- usage counts ----------------------------------------------------------------------
+
+    async def count_question(self, day: date, outcome: str, entry_id: str = "") -> None:
+        await self.conn.execute(
+            "INSERT INTO question_counts (day, outcome, entry_id, count) VALUES (?, ?, ?, 1) "
+            "ON CONFLICT(day, outcome, entry_id) DO UPDATE SET count = count + 1",
+            (day.isoformat(), outcome, entry_id),
+        )
+
+    async def question_counts(self, since: date) -> list[tuple[str, str, str, int]]:
+        """(day, outcome, entry id, count) from `since` on."""
+        async with self.conn.execute(
+            "SELECT day, outcome, entry_id, count FROM question_counts WHERE day >= ? ORDER BY day",
+            (since.isoformat(),),
+        ) as cur:
+            return [(r[0], r[1], r[2], int(r[3])) for r in await cur.fetchall()]
+
+    async def users_by_locale(self) -> dict[str, int]:
+        async with self.conn.execute(
+            "SELECT locale, COUNT(*) FROM users GROUP BY locale ORDER BY locale"
+        ) as cur:
+            return {str(r[0]): int(r[1]) for r in await cur.fetchall()}
 
     # --- feedback people wrote for the operators ----------------------------------------
 

@@ -22,7 +22,7 @@ from bot.content.models import Content, FaqEntry
 from bot.content.sync import import_path
 from bot.content.yaml_io import dump_content
 from bot.handlers import operators
-from bot.keyboards import OpCb
+from bot.keyboards import LangCb, OpCb
 from bot.library import Library
 from bot.operators.review import group_id, normalise
 from bot.render import render_answer
@@ -64,6 +64,7 @@ CALLBACKS = [
     OpCb(action="rv_dismiss", arg=group_id("how do i vote by post")).pack(),
     OpCb(action="coverage").pack(),
     OpCb(action="cov_days").pack(),
+    OpCb(action="usage").pack(),
 ]
 
 
@@ -716,3 +717,44 @@ async def test_coverage_names_stations_without_a_status_for_the_next_vote(settin
             assert without[0] in text
     finally:
         await dp.emit_shutdown(bot=bot, **dp.workflow_data)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+async def test_usage_counts_questions_by_outcome_without_anything_personal(
+    dp, bot, session, settings, db, lang
+):
+    question = user_question(dp, "ru")
+    asker = person(dp, bot, session, 5151, "ru")
+    await asker.send("/start")
+    await asker.press(LangCb(code="ru").pack(), asker.last_message())
+    for _n in range(3):
+        await asker.send(question)
+    for text in ("Where can I buy a tractor", "where can i buy a TRACTOR?"):
+        await asker.send(text)
+    person_kk = person(dp, bot, session, 5252, "kk")
+    await person_kk.send("/start")
+    await person_kk.press(LangCb(code="kk").pack(), person_kk.last_message())
+
+    admin = person(dp, bot, session, ADMIN, lang)
+    await admin.send("/admin")
+    await admin.press_button(OpCb(action="usage").pack())
+    text = admin.last_message().text
+    users = translated("Users by the language they chose: {counts}", lang).format(counts="")
+    [line] = [line for line in text.splitlines() if line.startswith(users)]
+    by_lang = dict(part.split() for part in line[len(users) :].split(" · "))
+    assert by_lang["ru"] == "1" and by_lang["kk"] == "1"
+    # The day's questions: three answered, and the tractor twice, unanswered.
+    with sqlite3.connect(settings.database_path) as conn:
+        rows = conn.execute("SELECT day, outcome, entry_id, count FROM question_counts").fetchall()
+    assert sorted(rows) == [
+        (TODAY.isoformat(), "answered", ENTRY, 3),
+        (TODAY.isoformat(), "unanswered", "", 2),
+    ]
+    with dp["i18n"].context(), dp["i18n"].use_locale(lang):
+        today_line = f"{operators.long_date(TODAY, lang)}: 5"
+    assert today_line in text.splitlines()
+    answered = translated("Answered: {answered} of {asked} ({share}%)", lang)
+    assert answered.format(answered=3, asked=5, share=60) in text
+    assert f"• <code>{ENTRY}</code> ×3" in text
+    assert "• ×2 Where can I buy a tractor" in text or "• ×2 where can i buy a TRACTOR?" in text
+    assert "5151" not in text and "5252" not in text

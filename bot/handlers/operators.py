@@ -26,7 +26,7 @@ from bot.content.models import ALLOWED_TAGS, FaqEntry
 from bot.handlers.common import acknowledge, show
 from bot.keyboards import LANGUAGE_NAMES, OpCb
 from bot.library import Library
-from bot.operators import coverage, editing, review
+from bot.operators import coverage, editing, review, usage
 from bot.operators.editing import EditRefused, Saved
 from bot.operators.roles import Role, grant_editor, revoke_editor, role_of
 from bot.render import long_date, source_link
@@ -90,6 +90,7 @@ def operator_menu(role: Role) -> tuple[str, InlineKeyboardMarkup]:
         [_button("✍️ " + _("Feedback"), "feedback")],
         [_button("❓ " + _("Unanswered questions"), "unanswered")],
         [_button("📊 " + _("Coverage"), "coverage")],
+        [_button("📈 " + _("Usage"), "usage")],
     ]
     if role is Role.ADMIN:
         rows.append([_button("👥 " + _("Editors"), "editors")])
@@ -772,6 +773,38 @@ async def stale_days_typed(
     await message.answer(view, reply_markup=markup)
 
 
+# --- usage: counts only ----------------------------------------------------------------------
+
+
+async def usage_button(callback: CallbackQuery, db: Database, today: Callable[[], date]) -> None:
+    await acknowledge(callback)
+    await show(callback, *usage_view(await usage.usage(db, today())))
+
+
+def usage_view(found: usage.Usage) -> tuple[str, InlineKeyboardMarkup]:
+    lang = get_i18n().current_locale
+    users = " · ".join(f"{code} {n}" for code, n in found.users.items()) or "0"
+    share = round(100 * found.answered / found.asked) if found.asked else 0
+    lines = [
+        "<b>" + _("Usage (counts only, nothing about any one person)") + "</b>",
+        _("Users by the language they chose: {counts}").format(counts=users),
+        "",
+        _("Questions per day, the last {days} days:").format(days=usage.DAYS),
+        *(f"{long_date(day, lang)}: {n}" for day, n in found.per_day),
+        _("Answered: {answered} of {asked} ({share}%)").format(
+            answered=found.answered, asked=found.asked, share=share
+        ),
+        "",
+        _("Most asked entries:"),
+        *(f"• <code>{entry_id}</code> ×{n}" for entry_id, n in found.top_entries),
+        "",
+        _("Most frequent unanswered questions:"),
+        *(f"• ×{n} {escape(text[:100])}" for text, n in found.top_unanswered),
+    ]
+    back = InlineKeyboardMarkup(inline_keyboard=[[_button("⬅️ " + _("Back"), "menu")]])
+    return "\n".join(lines), back
+
+
 def build() -> Router:
     router = Router(name="operators")
     router.message.filter(OperatorOnly())
@@ -806,6 +839,7 @@ def build() -> Router:
     router.callback_query.register(add_phrasing_button, OpCb.filter(F.action == "rv_add"))
     router.callback_query.register(dismiss_button, OpCb.filter(F.action == "rv_dismiss"))
     router.callback_query.register(coverage_button, OpCb.filter(F.action == "coverage"))
+    router.callback_query.register(usage_button, OpCb.filter(F.action == "usage"))
 
     # Admin-only: a sub-router is reached only through the operator filter above.
     admins = Router(name="admins")
