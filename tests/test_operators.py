@@ -4,8 +4,10 @@ the SQLite file across a restart."""
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import sqlite3
+import zipfile
 from datetime import date
 from html import escape
 from typing import Any
@@ -13,14 +15,14 @@ from typing import Any
 import pytest
 from aiogram import Bot, Dispatcher, Router
 from aiogram.filters import Command
-from aiogram.methods import AnswerCallbackQuery
+from aiogram.methods import AnswerCallbackQuery, SendDocument
 from aiogram.types import MessageEntity
 from conftest import TODAY, ChatDriver, buttons, make_dispatcher, only_text, texts, translated
 
 from bot.config import Settings
 from bot.content.models import Content, FaqEntry
 from bot.content.sync import import_path
-from bot.content.yaml_io import dump_content
+from bot.content.yaml_io import dump_content, load_content
 from bot.handlers import operators
 from bot.keyboards import LangCb, OpCb
 from bot.library import Library
@@ -65,6 +67,7 @@ CALLBACKS = [
     OpCb(action="coverage").pack(),
     OpCb(action="cov_days").pack(),
     OpCb(action="usage").pack(),
+    OpCb(action="export").pack(),
 ]
 
 
@@ -117,7 +120,14 @@ async def expect_refused(user: ChatDriver, lang: str) -> None:
 
 @pytest.mark.parametrize("lang", LANGS)
 async def test_a_non_operator_gets_nothing(dp, bot, session, db: Database, lang):
-    assert operator_commands() == {"admin", "editors", "cancel", "feedback_inbox", "unanswered"}
+    assert operator_commands() == {
+        "admin",
+        "editors",
+        "cancel",
+        "feedback_inbox",
+        "unanswered",
+        "export",
+    }
     await db.set_editor(EDITOR, ADMIN, granted=True)
     await db.record_unanswered("How do I vote by post?", lang)
     before = await db.load_content()
@@ -758,3 +768,30 @@ async def test_usage_counts_questions_by_outcome_without_anything_personal(
     assert f"• <code>{ENTRY}</code> ×3" in text
     assert "• ×2 Where can I buy a tractor" in text or "• ×2 where can i buy a TRACTOR?" in text
     assert "5151" not in text and "5252" not in text
+
+
+@pytest.mark.parametrize("lang", LANGS)
+async def test_export_sends_the_store_back_in_the_data_format(dp, bot, session, db, tmp_path, lang):
+    admin = person(dp, bot, session, ADMIN, lang)
+    [sent] = [r for r in await admin.send("/export") if isinstance(r, SendDocument)]
+    assert sent.document.filename == f"saylau-content-{TODAY.isoformat()}.zip"
+    with zipfile.ZipFile(io.BytesIO(sent.document.data)) as archive:
+        assert "faq/parties.yaml" in archive.namelist()
+        archive.extractall(tmp_path / "export")
+    # What it holds is the store: imported again, it reads back as the very same content.
+    assert load_content(tmp_path / "export") == await db.load_content()
+    assert sent.caption == translated(
+        "The content as stored now, in the format of data/. Unpacked, it can be imported "
+        "with: python -m bot import FOLDER",
+        lang,
+    )
+    # The menu's button sends the same file.
+    await admin.send("/admin")
+    requests = await admin.press_button(OpCb(action="export").pack())
+    [again] = [r for r in requests if isinstance(r, SendDocument)]
+    assert unzipped(again.document.data) == unzipped(sent.document.data)
+
+
+def unzipped(data: bytes) -> dict[str, bytes]:
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}

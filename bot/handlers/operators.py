@@ -16,7 +16,13 @@ from aiogram import F, Router
 from aiogram.filters import Command, Filter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.types import (
+    BufferedInputFile,
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+)
 from aiogram.utils.i18n import I18n, get_i18n
 from aiogram.utils.i18n import gettext as _
 
@@ -26,7 +32,7 @@ from bot.content.models import ALLOWED_TAGS, FaqEntry
 from bot.handlers.common import acknowledge, show
 from bot.keyboards import LANGUAGE_NAMES, OpCb
 from bot.library import Library
-from bot.operators import coverage, editing, review, usage
+from bot.operators import coverage, editing, exporting, review, usage
 from bot.operators.editing import EditRefused, Saved
 from bot.operators.roles import Role, grant_editor, revoke_editor, role_of
 from bot.render import long_date, source_link
@@ -91,6 +97,7 @@ def operator_menu(role: Role) -> tuple[str, InlineKeyboardMarkup]:
         [_button("❓ " + _("Unanswered questions"), "unanswered")],
         [_button("📊 " + _("Coverage"), "coverage")],
         [_button("📈 " + _("Usage"), "usage")],
+        [_button("📦 " + _("Export the content"), "export")],
     ]
     if role is Role.ADMIN:
         rows.append([_button("👥 " + _("Editors"), "editors")])
@@ -805,6 +812,29 @@ def usage_view(found: usage.Usage) -> tuple[str, InlineKeyboardMarkup]:
     return "\n".join(lines), back
 
 
+# --- export ----------------------------------------------------------------------------------
+
+
+async def export(message: Message, db: Database, today: Callable[[], date]) -> None:
+    data = await exporting.export_zip(db)
+    name = f"saylau-content-{today().isoformat()}.zip"
+    await message.answer_document(
+        BufferedInputFile(data, filename=name),
+        caption=_(
+            "The content as stored now, in the format of data/. Unpacked, it can be imported "
+            "with: python -m bot import FOLDER"
+        ),
+    )
+
+
+async def export_button(callback: CallbackQuery, db: Database, today: Callable[[], date]) -> None:
+    if not isinstance(callback.message, Message):
+        await _out_of_date(callback)
+        return
+    await acknowledge(callback)
+    await export(callback.message, db, today)
+
+
 def build() -> Router:
     router = Router(name="operators")
     router.message.filter(OperatorOnly())
@@ -840,6 +870,8 @@ def build() -> Router:
     router.callback_query.register(dismiss_button, OpCb.filter(F.action == "rv_dismiss"))
     router.callback_query.register(coverage_button, OpCb.filter(F.action == "coverage"))
     router.callback_query.register(usage_button, OpCb.filter(F.action == "usage"))
+    router.message.register(export, Command("export"))
+    router.callback_query.register(export_button, OpCb.filter(F.action == "export"))
 
     # Admin-only: a sub-router is reached only through the operator filter above.
     admins = Router(name="admins")
