@@ -710,8 +710,8 @@ async def coverage_view(
         _("Not verified for more than {days} days: {count}").format(
             days=found.stale_days, count=len(found.stale)
         ),
-        _("Answers within 10% of Telegram's length limit ({limit} characters): {count}").format(
-            limit=coverage.TELEGRAM_LIMIT, count=len(found.near_limit)
+        _("Answers of {near} characters or more (Telegram's limit is {limit}): {count}").format(
+            near=coverage.NEAR_LIMIT, limit=coverage.TELEGRAM_LIMIT, count=len(found.near_limit)
         ),
     ]
     if found.vote is None:
