@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     throttle_burst: int = Field(default=10, ge=1)
     throttle_rate: float = Field(default=0.5, gt=0)
     unanswered_retention_days: int = Field(default=90, ge=1)
+    # How often the running bot looks for content another process (`bot import`) stored.
+    content_poll_seconds: float = Field(default=5.0, gt=0)
     # Who runs this copy of the bot and how to reach them, shown by /about.
     operator_name: str | None = None
     operator_contact: str | None = None

@@ -7,6 +7,8 @@ per-update work (the user's locale).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from datetime import date, datetime
@@ -44,6 +46,7 @@ def build_dispatcher(settings: Settings, *, today: Callable[[], date] = astana_t
         db=db,
         i18n=i18n,
         library=Library(i18n),
+        poller=ContentPoller(),
         today=today,
     )
     LocaleMiddleware(i18n, db).setup(dp)
@@ -69,14 +72,48 @@ async def prepare(settings: Settings, db: Database, library: Library) -> None:
     await library.load(db)
 
 
+class ContentPoller:
+    """Reloads the library every few seconds when another process (`python -m bot import`)
+    changed the store, so its changes are answered without a restart."""
+
+    def __init__(self) -> None:
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self, db: Database, library: Library, every: float) -> None:
+        self._task = asyncio.create_task(self._run(db, library, every), name="content-poller")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    @staticmethod
+    async def _run(db: Database, library: Library, every: float) -> None:
+        while True:
+            await asyncio.sleep(every)
+            try:
+                await library.refresh(db)
+            except Exception:  # a busy or broken read is tried again next time, never fatal
+                log.exception("content refresh failed")
+
+
 async def on_startup(
-    bot: Bot, settings: Settings, db: Database, library: Library, i18n: I18n
+    bot: Bot,
+    settings: Settings,
+    db: Database,
+    library: Library,
+    i18n: I18n,
+    poller: ContentPoller,
 ) -> None:
     await prepare(settings, db, library)
+    poller.start(db, library, settings.content_poll_seconds)
     await set_commands(bot, i18n)
 
 
-async def on_shutdown(db: Database) -> None:
+async def on_shutdown(db: Database, poller: ContentPoller) -> None:
+    await poller.stop()
     await db.close()
 
 

@@ -8,7 +8,7 @@ import unicodedata
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -214,6 +214,17 @@ MIGRATIONS: tuple[str, ...] = (
     # next import; the entry then shows its first phrasing (see _stored_title).
     """
     ALTER TABLE faq_translations ADD COLUMN title TEXT NOT NULL DEFAULT ''
+    """,
+    # 12: how many questions were asked a day and what became of them (answered with an entry,
+    # unsure, unanswered), for operators' usage figures. Counts only: no user, no text.
+    """
+    CREATE TABLE question_counts (
+        day         TEXT NOT NULL,                -- ISO date, Astana time
+        outcome     TEXT NOT NULL,                -- answered, unsure, unanswered
+        entry_id    TEXT NOT NULL DEFAULT '',     -- the entry answered with, '' for none
+        count       INTEGER NOT NULL,
+        PRIMARY KEY (day, outcome, entry_id)
+    )
     """,
 )
 
@@ -676,6 +687,29 @@ class Database:
         ) as cur:
             return [(r[0], r[1], r[2], json.loads(r[3])) for r in await cur.fetchall()]
 
+    # --- usage counts ----------------------------------------------------------------------
+
+    async def count_question(self, day: date, outcome: str, entry_id: str = "") -> None:
+        await self.conn.execute(
+            "INSERT INTO question_counts (day, outcome, entry_id, count) VALUES (?, ?, ?, 1) "
+            "ON CONFLICT(day, outcome, entry_id) DO UPDATE SET count = count + 1",
+            (day.isoformat(), outcome, entry_id),
+        )
+
+    async def question_counts(self, since: date) -> list[tuple[str, str, str, int]]:
+        """(day, outcome, entry id, count) from `since` on."""
+        async with self.conn.execute(
+            "SELECT day, outcome, entry_id, count FROM question_counts WHERE day >= ? ORDER BY day",
+            (since.isoformat(),),
+        ) as cur:
+            return [(r[0], r[1], r[2], int(r[3])) for r in await cur.fetchall()]
+
+    async def users_by_locale(self) -> dict[str, int]:
+        async with self.conn.execute(
+            "SELECT locale, COUNT(*) FROM users GROUP BY locale ORDER BY locale"
+        ) as cur:
+            return {str(r[0]): int(r[1]) for r in await cur.fetchall()}
+
     # --- feedback people wrote for the operators ----------------------------------------
 
     async def record_feedback(self, user_id: int, lang: str, text: str) -> None:
@@ -995,6 +1029,18 @@ class Database:
                 "INSERT INTO built_indexes (key, built_at, data) VALUES (?, ?, ?)",
                 (key, _now(), data),
             )
+
+    async def meta_value(self, key: str) -> str | None:
+        async with self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)) as cur:
+            row = await cur.fetchone()
+        return str(row[0]) if row else None
+
+    async def set_meta_value(self, key: str, value: str) -> None:
+        await self.conn.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
 
     async def content_is_empty(self) -> bool:
         async with self.conn.execute("SELECT 1 FROM faq_entries LIMIT 1") as cur:

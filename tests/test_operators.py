@@ -3,8 +3,11 @@ the SQLite file across a restart."""
 
 from __future__ import annotations
 
+import asyncio
+import io
 import json
 import sqlite3
+import zipfile
 from datetime import date
 from html import escape
 from typing import Any
@@ -12,14 +15,16 @@ from typing import Any
 import pytest
 from aiogram import Bot, Dispatcher, Router
 from aiogram.filters import Command
-from aiogram.methods import AnswerCallbackQuery
+from aiogram.methods import AnswerCallbackQuery, SendDocument
 from aiogram.types import MessageEntity
 from conftest import TODAY, ChatDriver, buttons, make_dispatcher, only_text, texts, translated
 
 from bot.config import Settings
-from bot.content.models import FaqEntry
+from bot.content.models import Content, FaqEntry
+from bot.content.sync import import_path
+from bot.content.yaml_io import dump_content, load_content
 from bot.handlers import operators
-from bot.keyboards import OpCb
+from bot.keyboards import LangCb, OpCb
 from bot.library import Library
 from bot.operators.review import group_id, normalise
 from bot.render import render_answer
@@ -59,6 +64,10 @@ CALLBACKS = [
     OpCb(action="rv_group", arg=group_id("how do i vote by post")).pack(),
     OpCb(action="rv_add", arg=f"{group_id('how do i vote by post')}~{ENTRY}").pack(),
     OpCb(action="rv_dismiss", arg=group_id("how do i vote by post")).pack(),
+    OpCb(action="coverage").pack(),
+    OpCb(action="cov_days").pack(),
+    OpCb(action="usage").pack(),
+    OpCb(action="export").pack(),
 ]
 
 
@@ -111,7 +120,14 @@ async def expect_refused(user: ChatDriver, lang: str) -> None:
 
 @pytest.mark.parametrize("lang", LANGS)
 async def test_a_non_operator_gets_nothing(dp, bot, session, db: Database, lang):
-    assert operator_commands() == {"admin", "editors", "cancel", "feedback_inbox", "unanswered"}
+    assert operator_commands() == {
+        "admin",
+        "editors",
+        "cancel",
+        "feedback_inbox",
+        "unanswered",
+        "export",
+    }
     await db.set_editor(EDITOR, ADMIN, granted=True)
     await db.record_unanswered("How do I vote by post?", lang)
     before = await db.load_content()
@@ -585,3 +601,199 @@ async def test_an_edit_in_progress_survives_a_restart(settings: Settings, bot, s
         assert stored_answer(settings, ENTRY, "en") == b"<u>After the restart</u>"
     finally:
         await second.emit_shutdown(bot=bot, **second.workflow_data)
+
+
+# --- changes from another process, coverage, usage, export ---------------------------------
+
+
+async def test_an_import_beside_the_running_bot_is_answered_without_a_restart(
+    settings: Settings, bot, session, tmp_path
+):
+    poll = 0.05
+    dp = make_dispatcher(settings.model_copy(update={"content_poll_seconds": poll}))
+    await dp.emit_startup(bot=bot, **dp.workflow_data)
+    try:
+        user = person(dp, bot, session, 4242, "en")
+        question = user_question(dp, "en")
+        entry = entry_of(dp)
+        new_text = "<b>Imported</b> beside the running bot."
+        changed = entry.model_copy(update={"en": entry.en.model_copy(update={"answer": new_text})})
+        dump_content(Content(faq=[changed]), tmp_path / "data")
+        # `python -m bot import` is another process: another connection to the same file.
+        async with Database(settings.database_path) as other:
+            await import_path(other, tmp_path / "data")
+        # Within a poll, plus the time the bot takes to rebuild its indexes in a thread.
+        library: Library = dp["library"]
+        stored = await dp["db"].content_version()
+        for _ in range(200):
+            if library.version == stored:
+                break
+            await asyncio.sleep(poll)
+        assert library.version == stored
+        assert only_text(await user.send(question)).startswith(new_text + "\n\n")
+    finally:
+        await dp.emit_shutdown(bot=bot, **dp.workflow_data)
+
+
+async def import_changed(settings: Settings, folder, *entries: FaqEntry) -> None:
+    """Stores changed entries as `python -m bot import` would, beside the bot."""
+    dump_content(Content(faq=list(entries)), folder)
+    async with Database(settings.database_path) as other:
+        await import_path(other, folder)
+
+
+def coverage_line(text: str, msgid: str, lang: str, **fields: Any) -> int:
+    """The count on the coverage screen's line `msgid`."""
+    prefix = translated(msgid, lang).format(**fields, count="\0").split("\0")[0]
+    [line] = [line for line in text.splitlines() if line.startswith(prefix)]
+    return int(line[len(prefix) :].split()[0])
+
+
+MISSING = "Missing a language: {count}"
+STALE = "Not verified for more than {days} days: {count}"
+NEAR = "Answers of {near} characters or more (Telegram's limit is {limit}): {count}"
+
+
+@pytest.mark.parametrize("lang", LANGS)
+async def test_coverage_counts_and_opens_the_entries(dp, bot, session, settings, tmp_path, lang):
+    admin = person(dp, bot, session, ADMIN, lang)
+    await admin.send("/admin")
+    await admin.press_button(OpCb(action="coverage").pack())
+    before = admin.last_message().text
+    counts = (
+        coverage_line(before, MISSING, lang),
+        coverage_line(before, STALE, lang, days=30),
+        coverage_line(before, NEAR, lang, near=3686, limit=4096),
+    )
+    entry = entry_of(dp)
+    # Not translated (Kazakh is a copy of English), verified 40 days ago.
+    untranslated = entry.model_copy(update={"kk": entry.en, "verified": date(2026, 10, 13)})
+    parties = entry_of(dp, "parties.list")  # a built list, with a long answer below it
+    long = parties.model_copy(update={"en": parties.en.model_copy(update={"answer": "x" * 3400})})
+    await import_changed(settings, tmp_path / "data", untranslated, long)
+    await dp["library"].refresh(dp["db"])
+
+    await admin.press(OpCb(action="coverage").pack(), admin.last_message())
+    after = admin.last_message().text
+    assert coverage_line(after, MISSING, lang) == counts[0] + 1
+    assert coverage_line(after, STALE, lang, days=30) == counts[1] + 1
+    assert coverage_line(after, NEAR, lang, near=3686, limit=4096) == counts[2] + 1
+    labels = {b.text: b.callback_data for b in buttons(admin.last_message().reply_markup)}
+    assert labels[f"🌐 {ENTRY} · kk"] == OpCb(action="entry", arg=ENTRY).pack()
+    assert labels[f"🕓 {ENTRY}"] == OpCb(action="entry", arg=ENTRY).pack()
+    [near] = [label for label in labels if label.startswith("📏 parties.list · en · ")]
+    assert int(near.rsplit(" ", 1)[1]) >= 4096 * 0.9
+    # Each id opens the entry as the find flow does.
+    assert len(texts(await admin.press_button(f"🕓 {ENTRY}"))) == 4
+
+    # The admin sets N: 50 days, and the entry verified 40 days ago is no longer listed.
+    await admin.press(OpCb(action="coverage").pack(), admin.last_message())
+    await admin.press_button(OpCb(action="cov_days").pack())
+    refusal = only_text(await admin.send("0"))
+    assert refusal == translated("Send a number from 1 to {most}, or /cancel.", lang).format(
+        most=3650
+    )
+    shown = only_text(await admin.send("50"))
+    assert coverage_line(shown, STALE, lang, days=50) == counts[1]
+    assert f"🕓 {ENTRY}" not in [b.text for b in buttons(admin.last_message().reply_markup)]
+    assert await dp["db"].meta_value("coverage_stale_days") == "50"
+
+
+async def test_an_editor_sees_coverage_but_cannot_change_the_days(dp, bot, session, db):
+    await db.set_editor(EDITOR, ADMIN, granted=True)
+    editor = person(dp, bot, session, EDITOR, "en")
+    await editor.send("/admin")
+    await editor.press_button(OpCb(action="coverage").pack())
+    data = [b.callback_data for b in buttons(editor.last_message().reply_markup)]
+    assert OpCb(action="cov_days").pack() not in data
+    requests = await editor.press(OpCb(action="cov_days").pack(), editor.last_message())
+    assert acks(requests) == [OUT_OF_DATE]
+    assert await db.meta_value("coverage_stale_days") is None
+
+
+async def test_coverage_names_stations_without_a_status_for_the_next_vote(settings, bot, session):
+    # In August 2026 the Kurultai vote (announced for that month) is the next one.
+    dp = make_dispatcher(settings, today=date(2026, 8, 1))
+    await dp.emit_startup(bot=bot, **dp.workflow_data)
+    try:
+        content = dp["library"].content
+        vote = content.vote("kurultai-2026")
+        without = [s.id for s in content.stations if "kurultai-2026" not in s.votes]
+        admin = person(dp, bot, session, ADMIN, "en")
+        await admin.send("/admin")
+        await admin.press_button(OpCb(action="coverage").pack())
+        text = admin.last_message().text
+        line = f"Stations without a confirmed status for {vote.title.en}: {len(without)}"
+        assert line in text
+        if without:
+            assert without[0] in text
+    finally:
+        await dp.emit_shutdown(bot=bot, **dp.workflow_data)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+async def test_usage_counts_questions_by_outcome_without_anything_personal(
+    dp, bot, session, settings, db, lang
+):
+    question = user_question(dp, "ru")
+    asker = person(dp, bot, session, 5151, "ru")
+    await asker.send("/start")
+    await asker.press(LangCb(code="ru").pack(), asker.last_message())
+    for _n in range(3):
+        await asker.send(question)
+    for text in ("Where can I buy a tractor", "where can i buy a TRACTOR?"):
+        await asker.send(text)
+    person_kk = person(dp, bot, session, 5252, "kk")
+    await person_kk.send("/start")
+    await person_kk.press(LangCb(code="kk").pack(), person_kk.last_message())
+
+    admin = person(dp, bot, session, ADMIN, lang)
+    await admin.send("/admin")
+    await admin.press_button(OpCb(action="usage").pack())
+    text = admin.last_message().text
+    users = translated("Users by the language they chose: {counts}", lang).format(counts="")
+    [line] = [line for line in text.splitlines() if line.startswith(users)]
+    by_lang = dict(part.split() for part in line[len(users) :].split(" · "))
+    assert by_lang["ru"] == "1" and by_lang["kk"] == "1"
+    # The day's questions: three answered, and the tractor twice, unanswered.
+    with sqlite3.connect(settings.database_path) as conn:
+        rows = conn.execute("SELECT day, outcome, entry_id, count FROM question_counts").fetchall()
+    assert sorted(rows) == [
+        (TODAY.isoformat(), "answered", ENTRY, 3),
+        (TODAY.isoformat(), "unanswered", "", 2),
+    ]
+    with dp["i18n"].context(), dp["i18n"].use_locale(lang):
+        today_line = f"{operators.long_date(TODAY, lang)}: 5"
+    assert today_line in text.splitlines()
+    answered = translated("Answered: {answered} of {asked} ({share}%)", lang)
+    assert answered.format(answered=3, asked=5, share=60) in text
+    assert f"• <code>{ENTRY}</code> ×3" in text
+    assert "• ×2 Where can I buy a tractor" in text or "• ×2 where can i buy a TRACTOR?" in text
+    assert "5151" not in text and "5252" not in text
+
+
+@pytest.mark.parametrize("lang", LANGS)
+async def test_export_sends_the_store_back_in_the_data_format(dp, bot, session, db, tmp_path, lang):
+    admin = person(dp, bot, session, ADMIN, lang)
+    [sent] = [r for r in await admin.send("/export") if isinstance(r, SendDocument)]
+    assert sent.document.filename == f"saylau-content-{TODAY.isoformat()}.zip"
+    with zipfile.ZipFile(io.BytesIO(sent.document.data)) as archive:
+        assert "faq/parties.yaml" in archive.namelist()
+        archive.extractall(tmp_path / "export")
+    # What it holds is the store: imported again, it reads back as the very same content.
+    assert load_content(tmp_path / "export") == await db.load_content()
+    assert sent.caption == translated(
+        "The content as stored now, in the format of data/. Unpacked, it can be imported "
+        "with: python -m bot import FOLDER",
+        lang,
+    )
+    # The menu's button sends the same file.
+    await admin.send("/admin")
+    requests = await admin.press_button(OpCb(action="export").pack())
+    [again] = [r for r in requests if isinstance(r, SendDocument)]
+    assert unzipped(again.document.data) == unzipped(sent.document.data)
+
+
+def unzipped(data: bytes) -> dict[str, bytes]:
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}

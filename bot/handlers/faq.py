@@ -26,6 +26,7 @@ from bot.keyboards import (
     with_switch,
 )
 from bot.library import UNCOVERED_ARTICLE, Library
+from bot.operators.usage import ANSWERED, UNANSWERED, UNSURE
 from bot.people.talk import small_talk, with_operator
 from bot.render import more_sources, render_answer, uncovered_articles
 from bot.search.articles import article_numbers
@@ -61,13 +62,15 @@ async def question(
         await message.answer(_("Please type your question in words."), reply_markup=main_menu())
         return
     result = library.search(text)
+    day = today()
     # A place abroad ("Стамбулда учаске бар ма?", "Italy") gets its station card.
-    if await abroad.answer_places(message, library, result, lang, today()):
+    if await abroad.answer_places(message, library, result, lang, day):
+        await db.count_question(day, ANSWERED)
         return
     if result.answer is not None:
         entry = library.entry(result.answer.entry_id)
         if entry is not None:
-            day = today()
+            await db.count_question(day, ANSWERED, entry.id)
             answer = with_operator(
                 render_answer(library.content, entry, lang, day),
                 entry.id,
@@ -84,6 +87,7 @@ async def question(
             )
             return
     if result.intent == UNCOVERED_ARTICLE:
+        await db.count_question(day, UNANSWERED)
         covered = library.covered_articles()
         await message.answer(
             uncovered_articles(article_numbers(text), [n for n, _entry in covered]),
@@ -105,6 +109,7 @@ async def question(
             for entry_id in result.suggestions
             if (entry := library.entry(entry_id)) is not None
         ]
+        await db.count_question(day, UNSURE)
         if private:
             await db.record_unsure(text, lang, [entry_id for entry_id, _ in items])
         await message.answer(
@@ -116,6 +121,7 @@ async def question(
     if reply is not None:
         await message.answer(reply, reply_markup=with_switch(main_menu(), offer_locale))
         return
+    await db.count_question(day, UNANSWERED)
     if not private:
         # Nothing of a group is stored, so nothing is passed on: do not say it is.
         await message.answer(

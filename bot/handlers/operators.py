@@ -16,7 +16,13 @@ from aiogram import F, Router
 from aiogram.filters import Command, Filter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.types import (
+    BufferedInputFile,
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+)
 from aiogram.utils.i18n import I18n, get_i18n
 from aiogram.utils.i18n import gettext as _
 
@@ -26,7 +32,7 @@ from bot.content.models import ALLOWED_TAGS, FaqEntry
 from bot.handlers.common import acknowledge, show
 from bot.keyboards import LANGUAGE_NAMES, OpCb
 from bot.library import Library
-from bot.operators import editing, review
+from bot.operators import coverage, editing, exporting, review, usage
 from bot.operators.editing import EditRefused, Saved
 from bot.operators.roles import Role, grant_editor, revoke_editor, role_of
 from bot.render import long_date, source_link
@@ -44,6 +50,10 @@ class EditorSteps(StatesGroup):
 
 class FindSteps(StatesGroup):
     query = State()
+
+
+class CoverageSteps(StatesGroup):
+    days = State()
 
 
 class EditSteps(StatesGroup):
@@ -85,6 +95,9 @@ def operator_menu(role: Role) -> tuple[str, InlineKeyboardMarkup]:
         [_button("📝 " + _("Questions to review"), "review")],
         [_button("✍️ " + _("Feedback"), "feedback")],
         [_button("❓ " + _("Unanswered questions"), "unanswered")],
+        [_button("📊 " + _("Coverage"), "coverage")],
+        [_button("📈 " + _("Usage"), "usage")],
+        [_button("📦 " + _("Export the content"), "export")],
     ]
     if role is Role.ADMIN:
         rows.append([_button("👥 " + _("Editors"), "editors")])
@@ -672,6 +685,159 @@ async def dismiss_button(callback: CallbackQuery, callback_data: OpCb, db: Datab
     await show(callback, *review_view(await review.pending_groups(db)))
 
 
+# --- coverage: what the content lacks -----------------------------------------------------
+
+MAX_IDS_SHOWN = 5
+
+
+async def coverage_button(
+    callback: CallbackQuery,
+    db: Database,
+    library: Library,
+    i18n: I18n,
+    today: Callable[[], date],
+    role: Role,
+) -> None:
+    await acknowledge(callback)
+    await show(callback, *await coverage_view(db, library, i18n, today(), role))
+
+
+async def coverage_view(
+    db: Database, library: Library, i18n: I18n, today: date, role: Role
+) -> tuple[str, InlineKeyboardMarkup]:
+    found = coverage.coverage(library.content, i18n, today, await coverage.stale_days(db))
+    lang = get_i18n().current_locale
+    lines = [
+        "<b>" + _("Coverage of the published entries") + "</b>",
+        _("Missing a language: {count}").format(count=len(found.missing_language)),
+        _("Not verified for more than {days} days: {count}").format(
+            days=found.stale_days, count=len(found.stale)
+        ),
+        _("Answers of {near} characters or more (Telegram's limit is {limit}): {count}").format(
+            near=coverage.NEAR_LIMIT, limit=coverage.TELEGRAM_LIMIT, count=len(found.near_limit)
+        ),
+    ]
+    if found.vote is None:
+        lines.append(_("No upcoming vote is announced: no station status to check."))
+    else:
+        lines.append(
+            _("Stations without a confirmed status for {vote}: {count}").format(
+                vote=escape(found.vote.title.get(lang)), count=len(found.stations)
+            )
+        )
+        shown = found.stations[:MAX_IDS_SHOWN]
+        if shown:
+            more = len(found.stations) - len(shown)
+            lines.append(
+                ", ".join(f"<code>{s}</code>" for s in shown) + (f" (+{more})" if more else "")
+            )
+    rows = [
+        [_button(f"🌐 {entry_id} · {'/'.join(langs)}", "entry", entry_id)]
+        for entry_id, langs in found.missing_language[:MAX_IDS_SHOWN]
+    ]
+    rows += [
+        [_button(f"🕓 {entry_id}", "entry", entry_id)] for entry_id in found.stale[:MAX_IDS_SHOWN]
+    ]
+    rows += [
+        [_button(f"📏 {entry_id} · {lang_} · {size}", "entry", entry_id)]
+        for entry_id, lang_, size in found.near_limit[:MAX_IDS_SHOWN]
+    ]
+    if role is Role.ADMIN:
+        rows.append(
+            [_button("⚙️ " + _("Change the {days} days").format(days=found.stale_days), "cov_days")]
+        )
+    rows.append([_button("⬅️ " + _("Back"), "menu")])
+    return "\n".join(lines), InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+async def stale_days_button(callback: CallbackQuery, state: FSMContext) -> None:
+    await acknowledge(callback)
+    await state.set_state(CoverageSteps.days)
+    await show(
+        callback,
+        _(
+            "After how many days without a verification is an entry shown as not verified? "
+            "Send a number from 1 to {most}, or /cancel."
+        ).format(most=coverage.MAX_STALE_DAYS),
+    )
+
+
+async def stale_days_typed(
+    message: Message,
+    state: FSMContext,
+    db: Database,
+    library: Library,
+    i18n: I18n,
+    today: Callable[[], date],
+    role: Role,
+) -> None:
+    text = (message.text or "").strip()
+    if not text.isdecimal() or not 1 <= int(text) <= coverage.MAX_STALE_DAYS:
+        await message.answer(
+            _("Send a number from 1 to {most}, or /cancel.").format(most=coverage.MAX_STALE_DAYS)
+        )
+        return
+    await state.clear()
+    await coverage.set_stale_days(db, int(text))
+    view, markup = await coverage_view(db, library, i18n, today(), role)
+    await message.answer(view, reply_markup=markup)
+
+
+# --- usage: counts only ----------------------------------------------------------------------
+
+
+async def usage_button(callback: CallbackQuery, db: Database, today: Callable[[], date]) -> None:
+    await acknowledge(callback)
+    await show(callback, *usage_view(await usage.usage(db, today())))
+
+
+def usage_view(found: usage.Usage) -> tuple[str, InlineKeyboardMarkup]:
+    lang = get_i18n().current_locale
+    users = " · ".join(f"{code} {n}" for code, n in found.users.items()) or "0"
+    share = round(100 * found.answered / found.asked) if found.asked else 0
+    lines = [
+        "<b>" + _("Usage (counts only, nothing about any one person)") + "</b>",
+        _("Users by the language they chose: {counts}").format(counts=users),
+        "",
+        _("Questions per day, the last {days} days:").format(days=usage.DAYS),
+        *(f"{long_date(day, lang)}: {n}" for day, n in found.per_day),
+        _("Answered: {answered} of {asked} ({share}%)").format(
+            answered=found.answered, asked=found.asked, share=share
+        ),
+        "",
+        _("Most asked entries:"),
+        *(f"• <code>{entry_id}</code> ×{n}" for entry_id, n in found.top_entries),
+        "",
+        _("Most frequent unanswered questions:"),
+        *(f"• ×{n} {escape(text[:100])}" for text, n in found.top_unanswered),
+    ]
+    back = InlineKeyboardMarkup(inline_keyboard=[[_button("⬅️ " + _("Back"), "menu")]])
+    return "\n".join(lines), back
+
+
+# --- export ----------------------------------------------------------------------------------
+
+
+async def export(message: Message, db: Database, today: Callable[[], date]) -> None:
+    data = await exporting.export_zip(db)
+    name = f"saylau-content-{today().isoformat()}.zip"
+    await message.answer_document(
+        BufferedInputFile(data, filename=name),
+        caption=_(
+            "The content as stored now, in the format of data/. Unpacked, it can be imported "
+            "with: python -m bot import FOLDER"
+        ),
+    )
+
+
+async def export_button(callback: CallbackQuery, db: Database, today: Callable[[], date]) -> None:
+    if not isinstance(callback.message, Message):
+        await _out_of_date(callback)
+        return
+    await acknowledge(callback)
+    await export(callback.message, db, today)
+
+
 def build() -> Router:
     router = Router(name="operators")
     router.message.filter(OperatorOnly())
@@ -705,6 +871,10 @@ def build() -> Router:
     router.callback_query.register(group_button, OpCb.filter(F.action == "rv_group"))
     router.callback_query.register(add_phrasing_button, OpCb.filter(F.action == "rv_add"))
     router.callback_query.register(dismiss_button, OpCb.filter(F.action == "rv_dismiss"))
+    router.callback_query.register(coverage_button, OpCb.filter(F.action == "coverage"))
+    router.callback_query.register(usage_button, OpCb.filter(F.action == "usage"))
+    router.message.register(export, Command("export"))
+    router.callback_query.register(export_button, OpCb.filter(F.action == "export"))
 
     # Admin-only: a sub-router is reached only through the operator filter above.
     admins = Router(name="admins")
@@ -715,5 +885,7 @@ def build() -> Router:
     admins.callback_query.register(editors_button, OpCb.filter(F.action == "editors"))
     admins.callback_query.register(add_editor_button, OpCb.filter(F.action == "add_editor"))
     admins.callback_query.register(revoke_button, OpCb.filter(F.action == "revoke"))
+    admins.callback_query.register(stale_days_button, OpCb.filter(F.action == "cov_days"))
+    admins.message.register(stale_days_typed, CoverageSteps.days, _not_a_command())
     router.include_router(admins)
     return router
