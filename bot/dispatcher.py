@@ -20,6 +20,7 @@ from aiogram.utils.i18n import gettext as _
 from bot import ASTANA, LOCALES
 from bot.config import Settings
 from bot.content.sync import import_path
+from bot.delivery.metrics import Metrics
 from bot.fsm import SqliteStorage
 from bot.handlers import build_router
 from bot.i18n import LocaleMiddleware, build_i18n
@@ -45,6 +46,7 @@ def build_dispatcher(settings: Settings, *, today: Callable[[], date] = astana_t
         i18n=i18n,
         library=Library(i18n),
         today=today,
+        metrics=Metrics(),  # this process's counters, served by GET /metrics
     )
     LocaleMiddleware(i18n, db).setup(dp)
     dp.include_router(build_router())

@@ -15,6 +15,7 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
 from bot.config import Settings
+from bot.delivery.metrics import Metrics, search_outcome
 from bot.handlers import abroad, feedback
 from bot.handlers.common import acknowledge, show
 from bot.keyboards import (
@@ -46,6 +47,7 @@ async def question(
     i18n: I18n,
     today: Callable[[], date],
     settings: Settings,
+    metrics: Metrics,
     offer_locale: str | None = None,
 ) -> None:
     """`offer_locale`: the language the question was detected in and answered in, which the
@@ -62,7 +64,9 @@ async def question(
         return
     result = library.search(text)
     # A place abroad ("Стамбулда учаске бар ма?", "Italy") gets its station card.
-    if await abroad.answer_places(message, library, result, lang, today()):
+    placed = await abroad.answer_places(message, library, result, lang, today())
+    metrics.searches.inc("answered" if placed else search_outcome(result))
+    if placed:
         return
     if result.answer is not None:
         entry = library.entry(result.answer.entry_id)
