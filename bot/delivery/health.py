@@ -45,10 +45,11 @@ class Health:
 
     async def report(self) -> dict[str, Any]:
         now = self.clock()
+        pause = round(self.sender.paused_for, 3)
         report: dict[str, Any] = {
             "ok": True,
             "problems": [],
-            "sender": {"paused": self.sender.paused_for > 0, "resume_in": self.sender.paused_for},
+            "sender": {"paused": pause > 0, "resume_in": pause},
             "telegram_reachable": not self.outage.ongoing,
             "max_age": self.max_age,
         }

@@ -75,7 +75,7 @@ class Inbox:
                 dropped.append(update)
         if rows:
             await self.db.inbox_add(rows)
-            if len(self._stored) > 100_000:  # another replica handled them: forget
+            if len(self._stored) > 100_000:  # handled by another replica, or a huge backlog
                 self._stored.clear()
             now = time.monotonic()
             self._stored.update((row[0], now) for row in rows)
