@@ -28,6 +28,11 @@ class Settings(BaseSettings):
     webhook_host: str = "0.0.0.0"
     webhook_port: int = Field(default=8080, ge=1, le=65535)
     webhook_secret: SecretStr | None = None
+    # /healthz and /metrics on their own port, in either mode (webhook mode also serves them
+    # on the webhook's port); 503 once an update has waited longer than HEALTH_MAX_AGE s.
+    health_port: int | None = Field(default=None, ge=1, le=65535)
+    health_host: str = "127.0.0.1"
+    health_max_age: float = Field(default=60.0, gt=0)
     workers: int = Field(default=16, ge=1, le=256)
     send_rate: float = Field(default=25.0, gt=0)
     chat_send_interval: float = Field(default=1.0, ge=0)
@@ -76,6 +81,15 @@ class Settings(BaseSettings):
             raise ValueError(
                 "WEBHOOK_URL is set but WEBHOOK_SECRET is not: set a random secret of "
                 "1-256 characters A-Z, a-z, 0-9, _ and - (e.g. openssl rand -hex 32)"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _ports_differ(self) -> Settings:
+        if self.webhook_url and self.health_port == self.webhook_port:
+            raise ValueError(
+                "HEALTH_PORT is WEBHOOK_PORT: the webhook's port serves /healthz and /metrics "
+                "already; leave HEALTH_PORT unset or pick another port"
             )
         return self
 

@@ -22,6 +22,7 @@ from aiogram.utils.i18n import gettext as _
 from bot import ASTANA, LOCALES
 from bot.config import Settings
 from bot.content.sync import import_path
+from bot.delivery.metrics import Metrics
 from bot.fsm import SqliteStorage
 from bot.handlers import build_router
 from bot.i18n import LocaleMiddleware, build_i18n
@@ -48,6 +49,7 @@ def build_dispatcher(settings: Settings, *, today: Callable[[], date] = astana_t
         library=Library(i18n),
         poller=ContentPoller(),
         today=today,
+        metrics=Metrics(),  # this process's counters, served by GET /metrics
     )
     LocaleMiddleware(i18n, db).setup(dp)
     dp.include_router(build_router())

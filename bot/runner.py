@@ -27,8 +27,10 @@ from aiohttp import web
 
 from bot.config import Settings
 from bot.delivery import announcements
+from bot.delivery.health import Health
 from bot.delivery.inbox import Inbox
 from bot.delivery.intake import UPDATE_KINDS, Intake
+from bot.delivery.metrics import Metrics
 from bot.delivery.outage import Outage
 from bot.delivery.outbox import Deliverer
 from bot.delivery.reminders import Renderers
@@ -43,17 +45,21 @@ PURGE_EVERY = 3600.0
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
 
-def make_bot(settings: Settings, outage: Outage) -> Bot:
+def make_sender(settings: Settings, outage: Outage, metrics: Metrics | None = None) -> Sender:
+    return Sender(
+        rate=settings.send_rate,
+        chat_interval=settings.chat_send_interval,
+        max_delay=settings.retry_max_delay,
+        outage=outage,
+        metrics=metrics,
+    )
+
+
+def make_bot(settings: Settings, outage: Outage, sender: Sender | None = None) -> Bot:
+    """The bot whose every request goes through `sender` (by default one from settings)."""
     token = settings.token()
     session = AiohttpSession(api=TelegramAPIServer.from_base(settings.bot_api_url), timeout=30)
-    session.middleware(
-        Sender(
-            rate=settings.send_rate,
-            chat_interval=settings.chat_send_interval,
-            max_delay=settings.retry_max_delay,
-            outage=outage,
-        )
-    )
+    session.middleware(sender or make_sender(settings, outage))
     return Bot(token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
 
 
@@ -74,9 +80,10 @@ async def until_stopped(stop: asyncio.Event, work: Awaitable[Any]) -> bool:
 
 async def run_bot(settings: Settings) -> None:
     outage = Outage()
-    bot = make_bot(settings, outage)
     dp = build_dispatcher(settings)
     db: Database = dp["db"]
+    sender = make_sender(settings, outage, dp["metrics"])
+    bot = make_bot(settings, outage, sender)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -98,6 +105,7 @@ async def run_bot(settings: Settings) -> None:
                 me.id, me.username or "", settings.throttle_burst, settings.throttle_rate
             ),
             workers=settings.workers,
+            metrics=dp["metrics"],
         )
         if resumed := await db.inbox_requeue():
             log.info("resuming %d updates that were being handled when the bot stopped", resumed)
@@ -109,14 +117,25 @@ async def run_bot(settings: Settings) -> None:
         deliverer = Deliverer(db, bot, renderers, settings.broadcast_in_flight)
         deliverer.start()
         purger = asyncio.create_task(purge(db, settings))
+        health = Health(
+            db=db,
+            metrics=dp["metrics"],
+            sender=sender,
+            outage=outage,
+            deliverer=deliverer.holder,
+            max_age=settings.health_max_age,
+        )
+        health_server = await serve_health(settings, health)
         try:
             if settings.webhook_url:
-                await serve_webhook(settings, bot, inbox, db, stop)
+                await serve_webhook(settings, bot, inbox, health, stop)
             else:
                 await until_stopped(stop, poll(bot, inbox, db, outage, settings))
         finally:
             log.info("stopping: finishing running updates for %s s", settings.shutdown_timeout)
             purger.cancel()
+            if health_server is not None:
+                await health_server.cleanup()
             await asyncio.gather(
                 inbox.stop(settings.shutdown_timeout), deliverer.stop(settings.shutdown_timeout)
             )
@@ -175,8 +194,22 @@ class PollError(Exception):
     """getUpdates answered, but not with updates (Telegram's description, no user data)."""
 
 
+async def serve_health(settings: Settings, health: Health) -> web.AppRunner | None:
+    """/healthz and /metrics on HEALTH_PORT, when it is set (long polling has no other
+    server); None when it is not."""
+    if settings.health_port is None:
+        return None
+    app = web.Application()
+    health.add_routes(app)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, settings.health_host, settings.health_port).start()
+    log.info("serving /healthz and /metrics on %s:%s", settings.health_host, settings.health_port)
+    return runner
+
+
 async def serve_webhook(
-    settings: Settings, bot: Bot, inbox: Inbox, db: Database, stop: asyncio.Event
+    settings: Settings, bot: Bot, inbox: Inbox, health: Health, stop: asyncio.Event
 ) -> None:
     """Telegram's POSTs go into the inbox and get their 200 only once stored. Settings make
     sure WEBHOOK_SECRET is set; a request without it is refused."""
@@ -197,13 +230,9 @@ async def serve_webhook(
         await inbox.receive([update])
         return web.json_response({"ok": True})
 
-    async def health(request: web.Request) -> web.Response:
-        counts = await db.inbox_counts()
-        return web.json_response({"ok": True, "pending": counts["pending"] + counts["working"]})
-
     app = web.Application(client_max_size=1024 * 1024)
     app.router.add_post(path, receive)
-    app.router.add_get("/healthz", health)
+    health.add_routes(app)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, settings.webhook_host, settings.webhook_port).start()

@@ -777,6 +777,18 @@ class Database:
             counts = {str(r[0]): int(r[1]) for r in await cur.fetchall()}
         return {state: counts.get(state, 0) for state in ("pending", "working", "done")}
 
+    async def inbox_depth(self) -> tuple[int, int, datetime | None]:
+        """(waiting, in progress, when the oldest waiting update arrived): from the rows not
+        done only (the partial index), so a health check does not scan the day's updates."""
+        async with self.conn.execute(
+            "SELECT state, COUNT(*), MIN(received_at) FROM inbox WHERE state != 'done' "
+            "GROUP BY state"
+        ) as cur:
+            rows = {str(r[0]): (int(r[1]), r[2]) for r in await cur.fetchall()}
+        waiting, oldest = rows.get("pending", (0, None))
+        working = rows.get("working", (0, None))[0]
+        return waiting, working, datetime.fromisoformat(oldest) if oldest else None
+
     async def inbox_outcomes(self) -> dict[str, int]:
         async with self.conn.execute(
             "SELECT outcome, COUNT(*) FROM inbox WHERE state = 'done' GROUP BY outcome"
@@ -971,6 +983,20 @@ class Database:
         ) as cur:
             row = await cur.fetchone()
         return datetime.fromisoformat(row[0]) if row and row[0] else None
+
+    async def outbox_depth(self, now: datetime | None = None) -> dict[str, int]:
+        """Rows still to send: due (queued, its time has come), sending (claimed) and later
+        (queued for a later time), of broadcasts not cancelled."""
+        async with self.conn.execute(
+            "SELECT SUM(o.state = 'queued' AND MAX(b.send_at, COALESCE(o.due_at, b.send_at)) <= ?),"
+            " SUM(o.state = 'claimed'), COUNT(*) FROM outbox o"
+            " JOIN broadcasts b ON b.id = o.broadcast_id"
+            " WHERE o.state IN ('queued', 'claimed') AND b.state != 'cancelled'",
+            (_iso(now or datetime.now(UTC)),),
+        ) as cur:
+            row = await cur.fetchone()
+        due, sending, total = (int(v or 0) for v in row) if row else (0, 0, 0)
+        return {"due": due, "sending": sending, "later": total - due - sending}
 
     async def outbox_report(self) -> list[dict[str, Any]]:
         """Per broadcast: its kind, audience, time, state and rows per outbox state."""

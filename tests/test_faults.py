@@ -309,7 +309,11 @@ async def test_webhook_secret_garbage_and_health(folder: Path, unused_tcp_port: 
         }
         header = "X-Telegram-Bot-Api-Secret-Token"
         async with aiohttp.ClientSession() as http:
-            assert (await http.get(f"http://127.0.0.1:{unused_tcp_port}/healthz")).status == 200
+            health = await http.get(f"http://127.0.0.1:{unused_tcp_port}/healthz")
+            assert health.status == 200
+            assert (await health.json())["inbox"] == {
+                "waiting": 0, "in_progress": 0, "oldest_waiting_age": 0.0
+            }  # fmt: skip
             assert (await http.post(url, json=update)).status == 401
             assert (await http.post(url, json=update, headers={header: "wrong"})).status == 401
             garbage = await http.post(url, data=b"\xff{not json", headers={header: "s3cret-Token"})
@@ -320,4 +324,15 @@ async def test_webhook_secret_garbage_and_health(folder: Path, unused_tcp_port: 
         reply = await tg.wait_for("sendMessage", lambda p: p["chat_id"] == 701, 20, since=0)
         assert reply.ok
         assert len(tg.calls("sendMessage")) == 1  # the refused ones were never handled
+        handled = 'saylau_updates_total{outcome="handled"} 1\n'
+        async with aiohttp.ClientSession() as http:
+            for _ in range(50):  # the update is marked done just after its reply
+                metrics = await (
+                    await http.get(f"http://127.0.0.1:{unused_tcp_port}/metrics")
+                ).text()
+                if handled in metrics:
+                    break
+                await asyncio.sleep(0.1)
+        assert handled in metrics
+        assert "saylau_reply_latency_seconds_count 1\n" in metrics
         assert (await bot.signal(signal.SIGTERM)) == 0

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from collections.abc import Coroutine
 from typing import Any
 
@@ -22,6 +23,7 @@ from aiogram.utils.i18n import gettext as _
 from pydantic import ValidationError
 
 from bot.delivery.intake import Intake, Verdict, chat_key, sender_id
+from bot.delivery.metrics import Metrics
 from bot.i18n import pick_locale
 from bot.storage import Database
 
@@ -47,9 +49,13 @@ class Inbox:
         i18n: I18n,
         intake: Intake,
         workers: int,
+        metrics: Metrics,
     ) -> None:
         self.dp, self.bot, self.db, self.i18n, self.intake = dp, bot, db, i18n, intake
         self.workers = workers
+        self.metrics = metrics
+        # update id -> when this process stored it (time.monotonic()), for the reply latency
+        self._stored: dict[int, float] = {}
         self._wake = asyncio.Event()
         self._stopping = False
         self._tasks: list[asyncio.Task[None]] = []
@@ -69,6 +75,10 @@ class Inbox:
                 dropped.append(update)
         if rows:
             await self.db.inbox_add(rows)
+            if len(self._stored) > 100_000:  # handled by another replica, or a huge backlog
+                self._stored.clear()
+            now = time.monotonic()
+            self._stored.update((row[0], now) for row in rows)
             self._wake.set()
         for update in warn:
             self._spawn(self._slow_down(update))
@@ -103,8 +113,10 @@ class Inbox:
                     await asyncio.wait_for(self._wake.wait(), 1.0)
                 continue
             update_id, payload = claimed[0]
-            outcome = await self._handle(update_id, payload)
+            with self.metrics.handling(self._stored.pop(update_id, None)):
+                outcome = await self._handle(update_id, payload)
             await self.db.inbox_finish(update_id, outcome)
+            self.metrics.updates.inc(outcome)
             self._wake.set()  # the chat's next update may now be claimed
 
     async def _handle(self, update_id: int, payload: str) -> str:

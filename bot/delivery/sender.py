@@ -5,6 +5,7 @@
 - 5xx and network errors: retried with capped exponential backoff and full jitter, for as long
   as the process runs (a stopping process re-queues the update instead, see inbox);
 - answers to people go before broadcasts (`with broadcast():` around a broadcast's sends).
+- each message sent and each error is counted (bot/delivery/metrics.py).
 Nothing here gives up on a request Telegram asked us to delay, so no apology is ever needed.
 """
 
@@ -23,10 +24,18 @@ from aiogram.client.session.middlewares.base import (
     BaseRequestMiddleware,
     NextRequestMiddlewareType,
 )
-from aiogram.exceptions import TelegramNetworkError, TelegramRetryAfter, TelegramServerError
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
 from aiogram.methods import GetUpdates, Response, TelegramMethod
 from aiogram.methods.base import TelegramType
 
+from bot.delivery.metrics import Metrics
 from bot.delivery.outage import Outage
 
 log = logging.getLogger(__name__)
@@ -49,6 +58,14 @@ def backoff(failures: int, cap: float) -> float:
     return random.uniform(0, min(cap, 0.25 * 2**failures))
 
 
+def error_status(exc: TelegramAPIError) -> str:
+    if isinstance(exc, TelegramForbiddenError):
+        return "403"
+    if isinstance(exc, TelegramBadRequest):
+        return "400"
+    return "other"
+
+
 class Sender(BaseRequestMiddleware):
     def __init__(
         self,
@@ -57,11 +74,13 @@ class Sender(BaseRequestMiddleware):
         chat_interval: float,
         max_delay: float,
         outage: Outage | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.interval = 1.0 / rate
         self.chat_interval = chat_interval
         self.max_delay = max_delay
         self.outage = outage or Outage()
+        self.metrics = metrics or Metrics()
         self.paused_until = 0.0
         self._next_slot = 0.0
         self._chat_next: dict[int | str, float] = {}
@@ -87,20 +106,33 @@ class Sender(BaseRequestMiddleware):
             try:
                 response = await make_request(bot, method)
             except TelegramRetryAfter as exc:
+                self.metrics.errors.inc("429")
                 self._pause(exc.retry_after)
                 continue
             except (TelegramServerError, TelegramNetworkError) as exc:
+                is_network = isinstance(exc, TelegramNetworkError)
+                self.metrics.errors.inc("network" if is_network else "5xx")
                 if isinstance(method, GetUpdates):
                     raise  # the poller has its own loop and must notice a stop promptly
-                if isinstance(exc, TelegramNetworkError):
+                if is_network:
                     self.outage.failed(name, type(exc).__name__)
                 else:  # Telegram answered: a hiccup, not an outage
                     log.debug("%s: %s, retrying", name, exc)
                 failures += 1
                 await asyncio.sleep(backoff(failures, self.max_delay))
                 continue
+            except TelegramAPIError as exc:  # not retried: counted, and the caller decides
+                self.metrics.errors.inc(error_status(exc))
+                raise
             self.outage.recovered()
+            if chat is not None:
+                self.metrics.message_sent(_broadcasting.get())
             return response
+
+    @property
+    def paused_for(self) -> float:
+        """Seconds left of a 429 pause (0 when the sender is not paused)."""
+        return max(0.0, self.paused_until - time.monotonic())
 
     def _pause(self, seconds: float) -> None:
         until = time.monotonic() + seconds

@@ -15,6 +15,7 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
 from bot.config import Settings
+from bot.delivery.metrics import Metrics, search_outcome
 from bot.handlers import abroad, feedback
 from bot.handlers.common import acknowledge, show
 from bot.keyboards import (
@@ -47,6 +48,7 @@ async def question(
     i18n: I18n,
     today: Callable[[], date],
     settings: Settings,
+    metrics: Metrics,
     offer_locale: str | None = None,
 ) -> None:
     """`offer_locale`: the language the question was detected in and answered in, which the
@@ -64,7 +66,9 @@ async def question(
     result = library.search(text)
     day = today()
     # A place abroad ("Стамбулда учаске бар ма?", "Italy") gets its station card.
-    if await abroad.answer_places(message, library, result, lang, day):
+    placed = await abroad.answer_places(message, library, result, lang, day)
+    metrics.searches.inc("answered" if placed else search_outcome(result))
+    if placed:
         await db.count_question(day, ANSWERED)
         return
     if result.answer is not None:
