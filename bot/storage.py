@@ -492,9 +492,7 @@ class Database:
                 "DELETE FROM fsm WHERE key LIKE ? OR key LIKE ?",
                 (f"%:{user_id}", f"%:{user_id}:%"),
             )
-            feedback = await self.conn.execute(
-                "DELETE FROM feedback WHERE user_id = ?", (user_id,)
-            )
+            feedback = await self.conn.execute("DELETE FROM feedback WHERE user_id = ?", (user_id,))
         self._locales.pop(user_id, None)
         return Forgotten(
             language=user is not None,
@@ -973,9 +971,7 @@ class Database:
             row = await cur.fetchone()
         return datetime.fromisoformat(row[0]) if row and row[0] else None
 
-    async def outbox_report(
-        self, kind: str | None = None, limit: int = -1
-    ) -> list[dict[str, Any]]:
+    async def outbox_report(self, kind: str | None = None, limit: int = -1) -> list[dict[str, Any]]:
         """Per broadcast (of `kind`, the last `limit`): its kind, audience, time, state and
         rows per outbox state."""
         report: list[dict[str, Any]] = []

@@ -226,12 +226,14 @@ async def _next_language(
 ) -> None:
     if index < len(LOCALES):
         await state.update_data(texts=texts, lang=index)
-        await message.answer(*text_prompt(index, texts))
+        prompt, markup = text_prompt(index, texts)
+        await message.answer(prompt, reply_markup=markup)
         return
     if not texts:  # every language skipped: start over with the first
         await state.update_data(texts={}, lang=0)
         await message.answer(_("An announcement needs a text in at least one language."))
-        await message.answer(*text_prompt(0, {}))
+        prompt, markup = text_prompt(0, {})
+        await message.answer(prompt, reply_markup=markup)
         return
     await state.update_data(texts=texts)
     await state.set_state(AnnounceSteps.when)
