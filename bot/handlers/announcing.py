@@ -71,7 +71,8 @@ def _status(row: dict[str, Any], now: datetime) -> str:
 async def list_view(db: Database) -> tuple[str, InlineKeyboardMarkup]:
     rows = await db.outbox_report(announcements.KIND, LISTED)
     now = datetime.now(UTC)
-    lines = [f"<b>{_('Announcements')}</b>"]
+    astana = _("Astana time")
+    lines = ["<b>" + _("Announcements") + "</b>"]
     buttons = []
     for row in rows:
         at = datetime.fromisoformat(row["send_at"]).astimezone(ASTANA).strftime(TIME_FORMAT)
@@ -82,7 +83,7 @@ async def list_view(db: Database) -> tuple[str, InlineKeyboardMarkup]:
             counts += ", " + _("cancelled {count}").format(count=row["cancelled"])
         audience = escape(audience_label(row["audience"]))
         lines.append(
-            f"#{row['id']} · {at} ({_('Astana time')}) · {audience}\n"
+            f"#{row['id']} · {at} ({astana}) · {audience}\n"
             f"    {_status(row, now)}: {counts}"
         )
         if row["state"] != "cancelled" and (row["queued"] or row["state"] == "expanding"):
@@ -130,7 +131,8 @@ async def new_button(callback: CallbackQuery, state: FSMContext, db: Database) -
 
 async def audience_view(db: Database) -> tuple[str, InlineKeyboardMarkup]:
     counts = await db.audience_counts("all")
-    rows = [[_button(f"{_('Everyone')} · {sum(counts.values())}", "an_aud", "all")]]
+    everyone = _("Everyone")
+    rows = [[_button(f"{everyone} · {sum(counts.values())}", "an_aud", "all")]]
     rows.append(
         [
             _button(f"{LANGUAGE_NAMES[lang]} · {counts.get(lang, 0)}", "an_aud", f"lang{SEP}{lang}")
