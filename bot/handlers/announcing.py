@@ -83,8 +83,7 @@ async def list_view(db: Database) -> tuple[str, InlineKeyboardMarkup]:
             counts += ", " + _("cancelled {count}").format(count=row["cancelled"])
         audience = escape(audience_label(row["audience"]))
         lines.append(
-            f"#{row['id']} · {at} ({astana}) · {audience}\n"
-            f"    {_status(row, now)}: {counts}"
+            f"#{row['id']} · {at} ({astana}) · {audience}\n    {_status(row, now)}: {counts}"
         )
         if row["state"] != "cancelled" and (row["queued"] or row["state"] == "expanding"):
             label = "⛔ " + _("Cancel #{number}").format(number=row["id"])
