@@ -34,6 +34,7 @@ from bot.keyboards import OpCb
 from bot.library import Library
 from bot.operators.review import group_id, normalise
 from bot.render import render_answer
+from bot.stations.card import country_label
 from bot.storage import Database
 from bot.terminal import LocalSession, UpdateFactory
 
@@ -725,7 +726,13 @@ async def test_one_text_for_everyone_now_and_to_a_country(
         translated(PREVIEW_OF, lang).format(language="Русский", groups=everyone),
         "Участок в Анкаре открыт",
     ]
-    assert shown[2].endswith(translated("now", lang) + "?")
+    summary = translated("Step 4 of 4: send to {audience}, {count} recipients, {when}?", lang)
+    audience = translated("voters who chose a station in {country}", lang)
+    assert shown[2] == summary.format(
+        audience=audience.format(country=country_label("TR", lang)),
+        count=1,
+        when=translated("now", lang),
+    )
     await admin.press_button(OpCb(action="an_send").pack())
     [report] = await db.outbox_report()
     assert outbox_users(settings, report["id"]) == {7}
