@@ -119,7 +119,7 @@ async def bench(args: argparse.Namespace) -> None:
                 profile.disable()
             await bot.session.close()
     child.stdin.close()
-    seen = json.loads(await child.stdout.readline())
+    seen = json.loads(await child.stdout.read())  # the rest, until the fake exits
     await child.wait()
     received = {int(k): v for k, v in seen["received"].items()}
     span = seen["last"] - seen["first"]
