@@ -844,7 +844,8 @@ class Database:
     async def broadcast_cancel(self, broadcast_id: int, kind: str) -> int | None:
         """Cancels a broadcast of `kind` and its rows not yet sent (claimed ones too: the
         deliverer checks each row before its send). Rows cancelled, None when there is no
-        such broadcast still running."""
+        such broadcast still running. 'cancelled' is one more value of outbox.state, a free
+        text column: no migration."""
         now = _now()
         async with self.transaction():
             cur = await self.conn.execute(
