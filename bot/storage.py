@@ -518,9 +518,7 @@ class Database:
                 "DELETE FROM fsm WHERE key LIKE ? OR key LIKE ?",
                 (f"%:{user_id}", f"%:{user_id}:%"),
             )
-            feedback = await self.conn.execute(
-                "DELETE FROM feedback WHERE user_id = ?", (user_id,)
-            )
+            feedback = await self.conn.execute("DELETE FROM feedback WHERE user_id = ?", (user_id,))
         self._locales.pop(user_id, None)
         return Forgotten(
             language=user is not None,
@@ -894,6 +892,57 @@ class Database:
             rows = await cur.fetchall()
         return sorted((int(r[0]), int(r[1]), int(r[2]), str(r[3] or "")) for r in rows)
 
+    async def outbox_start(self, row_id: int, holder: str) -> bool:
+        """True when the row is still `holder`'s to send: a broadcast cancelled after the claim
+        has cancelled its rows, and they are not sent."""
+        cur = await self.conn.execute(
+            "UPDATE outbox SET claimed_at = ? WHERE id = ? AND state = 'claimed' "
+            "AND claimed_by = ?",
+            (_now(), row_id, holder),
+        )
+        return cur.rowcount == 1
+
+    async def broadcast_cancel(self, broadcast_id: int, kind: str) -> int | None:
+        """Cancels a broadcast of `kind` and its rows not yet sent (claimed ones too: the
+        deliverer checks each row before its send). Rows cancelled, None when there is no
+        such broadcast still running. 'cancelled' is one more value of outbox.state, a free
+        text column: no migration."""
+        now = _now()
+        async with self.transaction():
+            cur = await self.conn.execute(
+                "UPDATE broadcasts SET state = 'cancelled' "
+                "WHERE id = ? AND kind = ? AND state != 'cancelled'",
+                (broadcast_id, kind),
+            )
+            if not cur.rowcount:
+                return None
+            cur = await self.conn.execute(
+                "UPDATE outbox SET state = 'cancelled', finished_at = ? "
+                "WHERE broadcast_id = ? AND state IN ('queued', 'claimed')",
+                (now, broadcast_id),
+            )
+        return cur.rowcount
+
+    async def audience_counts(self, audience: str) -> dict[str, int]:
+        """Recipients an audience has now, per locale (those who stopped or blocked the bot
+        are in none)."""
+        where, params = _audience_filter(audience)
+        async with self.conn.execute(
+            "SELECT locale, COUNT(*) FROM users WHERE blocked_at IS NULL "
+            f"AND stopped_at IS NULL AND {where} GROUP BY locale",
+            params,
+        ) as cur:
+            return {str(r[0]): int(r[1]) for r in await cur.fetchall()}
+
+    async def station_country_counts(self) -> dict[str, int]:
+        """Per country: users who chose a station there and would get an announcement."""
+        async with self.conn.execute(
+            "SELECT json_extract(r.data, '$.country'), COUNT(*) FROM users u "
+            "JOIN records r ON r.kind = 'station' AND r.id = u.station_id "
+            "WHERE u.blocked_at IS NULL AND u.stopped_at IS NULL GROUP BY 1"
+        ) as cur:
+            return {str(r[0]): int(r[1]) for r in await cur.fetchall()}
+
     async def outbox_sent(self, row_id: int, message_id: int) -> None:
         await self.conn.execute(
             "UPDATE outbox SET state = 'sent', message_id = ?, finished_at = ? WHERE id = ?",
@@ -998,19 +1047,22 @@ class Database:
         due, sending, total = (int(v or 0) for v in row) if row else (0, 0, 0)
         return {"due": due, "sending": sending, "later": total - due - sending}
 
-    async def outbox_report(self) -> list[dict[str, Any]]:
-        """Per broadcast: its kind, audience, time, state and rows per outbox state."""
+    async def outbox_report(self, kind: str | None = None, limit: int = -1) -> list[dict[str, Any]]:
+        """Per broadcast (of `kind`, the last `limit`): its kind, audience, time, state and
+        rows per outbox state."""
         report: list[dict[str, Any]] = []
         async with self.conn.execute(
-            "SELECT b.id, b.kind, b.audience, b.send_at, b.state,"
+            "SELECT * FROM (SELECT b.id, b.kind, b.audience, b.send_at, b.state,"
             " SUM(o.state IN ('queued', 'claimed')), SUM(o.state = 'sent'),"
-            " SUM(o.state = 'failed'), SUM(o.state = 'blocked')"
+            " SUM(o.state = 'failed'), SUM(o.state = 'blocked'), SUM(o.state = 'cancelled')"
             " FROM broadcasts b LEFT JOIN outbox o ON o.broadcast_id = b.id"
-            " GROUP BY b.id ORDER BY b.id"
+            " WHERE ? IS NULL OR b.kind = ?"
+            " GROUP BY b.id ORDER BY b.id DESC LIMIT ?) ORDER BY id",
+            (kind, kind, limit),
         ) as cur:
             async for row in cur:
                 keys = ("id", "kind", "audience", "send_at", "state")
-                counts = ("queued", "sent", "failed", "blocked")
+                counts = ("queued", "sent", "failed", "blocked", "cancelled")
                 report.append(
                     dict(zip(keys, row[:5], strict=True))
                     | {k: int(v or 0) for k, v in zip(counts, row[5:], strict=True)}

@@ -172,6 +172,23 @@ async def test_answers_to_people_go_before_a_broadcast():
         assert order.index(5) <= 0.3 * 20 + 4  # what had its slot already, then the answer
 
 
+async def test_an_answer_waiting_for_its_chat_does_not_hold_up_a_broadcast():
+    """Someone asks twice at once: the second answer waits a second for their chat, and the
+    broadcast goes on meanwhile (it used to wait with it, and lose that second's slots)."""
+    async with FakeTelegram(TOKEN) as tg:
+        session = AiohttpSession(api=TelegramAPIServer.from_base(tg.url))
+        session.middleware(Sender(rate=100, chat_interval=1.0, max_delay=1))
+        async with AiogramBot(TOKEN, session=session) as api:
+            first = asyncio.create_task(api.send_message(5, "answer"))
+            await asyncio.sleep(0)
+            second = asyncio.create_task(api.send_message(5, "answer"))
+            with broadcast():
+                news = [asyncio.create_task(api.send_message(1000 + i, "news")) for i in range(40)]
+            await asyncio.gather(first, second, *news)
+        order = [c.params["chat_id"] for c in tg.calls("sendMessage")]
+        assert order[0] == 5 and order[-1] == 5  # 40 sends at 100/s take 0.4 s, not 1 s
+
+
 async def test_5xx_and_outages_at_start_and_during_load(folder: Path):
     async with FakeTelegram(TOKEN) as tg:
         tg.go_down(3)  # unreachable at start

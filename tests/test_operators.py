@@ -8,7 +8,7 @@ import io
 import json
 import sqlite3
 import zipfile
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from html import escape
 from typing import Any
 
@@ -17,17 +17,29 @@ from aiogram import Bot, Dispatcher, Router
 from aiogram.filters import Command
 from aiogram.methods import AnswerCallbackQuery, SendDocument
 from aiogram.types import MessageEntity
-from conftest import TODAY, ChatDriver, buttons, make_dispatcher, only_text, texts, translated
+from conftest import (
+    TODAY,
+    ChatDriver,
+    buttons,
+    find_button,
+    make_dispatcher,
+    only_text,
+    texts,
+    translated,
+)
 
+from bot import ASTANA
 from bot.config import Settings
 from bot.content.models import Content, FaqEntry
 from bot.content.sync import import_path
 from bot.content.yaml_io import dump_content, load_content
-from bot.handlers import operators
+from bot.delivery.announcements import announce
+from bot.handlers import announcing, operators
 from bot.keyboards import LangCb, OpCb
 from bot.library import Library
 from bot.operators.review import group_id, normalise
 from bot.render import render_answer
+from bot.stations.card import country_label
 from bot.storage import Database
 from bot.terminal import LocalSession, UpdateFactory
 
@@ -68,6 +80,17 @@ CALLBACKS = [
     OpCb(action="cov_days").pack(),
     OpCb(action="usage").pack(),
     OpCb(action="export").pack(),
+    OpCb(action="an_list").pack(),
+    OpCb(action="an_new").pack(),
+    OpCb(action="an_countries").pack(),
+    OpCb(action="an_aud", arg="all").pack(),
+    OpCb(action="an_aud", arg="country~TR").pack(),
+    OpCb(action="an_skip").pack(),
+    OpCb(action="an_same").pack(),
+    OpCb(action="an_now").pack(),
+    OpCb(action="an_send").pack(),
+    OpCb(action="an_cancel").pack(),
+    OpCb(action="an_stop", arg="1").pack(),
 ]
 
 
@@ -131,8 +154,13 @@ async def test_a_non_operator_gets_nothing(dp, bot, session, db: Database, lang)
     await db.set_editor(EDITOR, ADMIN, granted=True)
     await db.record_unanswered("How do I vote by post?", lang)
     before = await db.load_content()
+    await db.set_locale(31, lang)
+    first, _count = await announce(db, {"en": "Polls open at 07:00"})
     await expect_refused(person(dp, bot, session, 4242, lang), lang)
     assert await db.editor_ids() == [EDITOR]  # the forged revoke did nothing
+    # The forged cancel stopped nothing, the forged send wrote nothing.
+    [row] = await db.outbox_report()
+    assert (row["id"], row["state"], row["queued"]) == (first, "ready", 1)
     # Nor did the forged edits, verifications, unpublishing, reverts or dismissals.
     assert await db.load_content() == before
     assert await db.reviewed_keys() == set()
@@ -233,10 +261,15 @@ async def test_a_guided_step_survives_a_restart(settings: Settings, bot, session
 
 
 def every_step() -> list[str]:
-    groups = [
-        v for v in vars(operators).values() if isinstance(v, type) and hasattr(v, "__all_states__")
-    ]
-    return [s.state for g in groups for s in g.__all_states__ if g.__module__ == operators.__name__]
+    steps = []
+    for module in (operators, announcing):
+        groups = [
+            v for v in vars(module).values() if isinstance(v, type) and hasattr(v, "__all_states__")
+        ]
+        steps += [
+            s.state for g in groups for s in g.__all_states__ if g.__module__ == module.__name__
+        ]
+    return steps
 
 
 @pytest.mark.parametrize("lang", LANGS)
@@ -797,3 +830,246 @@ async def test_export_sends_the_store_back_in_the_data_format(dp, bot, session, 
 def unzipped(data: bytes) -> dict[str, bytes]:
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         return {name: archive.read(name) for name in archive.namelist()}
+
+
+# --- announcements -------------------------------------------------------------------------
+
+
+def outbox_users(settings: Settings, broadcast_id: int) -> set[int]:
+    with sqlite3.connect(settings.database_path) as conn:
+        rows = conn.execute("SELECT user_id FROM outbox WHERE broadcast_id = ?", (broadcast_id,))
+        return {r[0] for r in rows}
+
+
+async def recipients(db: Database) -> dict[str, set[int]]:
+    """Nine people, three per language; 7 chose a station in Turkey, 8 one in Germany."""
+    by_lang: dict[str, set[int]] = {lang: set() for lang in LANGS}
+    for user_id in range(1, 10):
+        lang = LANGS[user_id % 3]
+        await db.set_locale(user_id, lang)
+        by_lang[lang].add(user_id)
+    return by_lang
+
+
+def station_in(dp: Dispatcher, country: str) -> str:
+    library: Library = dp["library"]
+    return next(s.id for s in library.content.stations if s.country == country)
+
+
+async def start_announcement(admin: ChatDriver, audience: str) -> list[str]:
+    await admin.send("/admin")
+    await admin.press_button(OpCb(action="an_list").pack())
+    await admin.press_button(OpCb(action="an_new").pack())
+    if audience.startswith("country~"):
+        await admin.press_button(OpCb(action="an_countries").pack())
+    return texts(await admin.press_button(OpCb(action="an_aud", arg=audience).pack()))
+
+
+def step2(lang: str, language: str) -> str:
+    return translated(
+        "Step 2 of 4: send the text in {language}, formatted in the Telegram app or written as "
+        "Telegram HTML, at most {limit} characters. A language without a text of its own gets "
+        "another's (Kazakh, then Russian, then English); the preview shows who gets which.",
+        lang,
+    ).format(language=language, limit=4096)
+
+
+PREVIEW_OF = "Preview of the {language} text, which these get: {groups}"
+
+
+@pytest.mark.parametrize("lang", LANGS)
+async def test_an_announcement_to_one_language_is_previewed_and_written(
+    dp, bot, session, db: Database, settings, lang
+):
+    by_lang = await recipients(db)
+    admin = person(dp, bot, session, ADMIN, lang)
+    shown = await start_announcement(admin, "lang~ru")
+    assert shown == [step2(lang, "Қазақша")]
+    kk = "<b>Сайлау</b> 5 желтоқсанда &amp; 08:00"
+    assert texts(await admin.send(kk)) == [step2(lang, "Русский")]
+    assert texts(await admin.send("Выборы <i>5 декабря</i>")) == [step2(lang, "English")]
+    await admin.press_button(OpCb(action="an_same").pack())  # no English: it gets Kazakh
+    later = (datetime.now(ASTANA) + timedelta(days=2)).replace(second=0, microsecond=0)
+    typed = later.strftime("%Y-%m-%d %H:%M")
+    shown = texts(await admin.send(typed))
+    ru_count = len(by_lang["ru"])  # the admin, who never chose a language, is in no audience
+    assert shown[:4] == [
+        translated(PREVIEW_OF, lang).format(language="Қазақша", groups="Қазақша (0), English (0)"),
+        kk,
+        translated(PREVIEW_OF, lang).format(language="Русский", groups=f"Русский ({ru_count})"),
+        "Выборы <i>5 декабря</i>",
+    ]
+    summary = translated("Step 4 of 4: send to {audience}, {count} recipients, {when}?", lang)
+    audience = translated("people who use the bot in {language}", lang).format(language="Русский")
+    when = f"{typed} ({translated('Astana time', lang)})"
+    assert shown[4] == summary.format(audience=audience, count=ru_count, when=when)
+    assert find_button(admin.last_message().reply_markup, OpCb(action="an_send").pack())
+
+    requests = await admin.press_button(OpCb(action="an_send").pack())
+    [report] = await db.outbox_report()
+    done = translated("Announcement #{number} written: {count} recipients.", lang)
+    assert acks(requests) == [done.format(number=report["id"], count=ru_count)]
+    assert outbox_users(settings, report["id"]) == by_lang["ru"]
+    assert datetime.fromisoformat(report["send_at"]) == later
+    assert await db.broadcast(report["id"]) == (
+        "announcement",
+        "ready",
+        {"texts": {"kk": kk, "ru": "Выборы <i>5 декабря</i>"}, "html": True},
+    )
+    # The list shows it queued, with a button that cancels it.
+    listing = admin.last_message()
+    assert f"#{report['id']}" in (listing.text or "")
+    assert find_button(listing.reply_markup, OpCb(action="an_stop", arg=str(report["id"])).pack())
+
+
+@pytest.mark.parametrize("lang", LANGS)
+async def test_one_text_for_everyone_now_and_to_a_country(
+    dp, bot, session, db: Database, settings, lang
+):
+    await recipients(db)
+    await db.set_station(7, "ru", station_in(dp, "TR"))
+    await db.set_station(8, "kk", station_in(dp, "DE"))
+    admin = person(dp, bot, session, ADMIN, lang)
+    await start_announcement(admin, "country~TR")
+    await admin.press_button(OpCb(action="an_skip").pack())  # no Kazakh
+    await admin.send("Участок в Анкаре открыт", entities=None)
+    await admin.press_button(OpCb(action="an_same").pack())
+    shown = texts(await admin.press_button(OpCb(action="an_now").pack()))
+    everyone = "Қазақша (0), Русский (1), English (0)"
+    assert shown[:2] == [
+        translated(PREVIEW_OF, lang).format(language="Русский", groups=everyone),
+        "Участок в Анкаре открыт",
+    ]
+    summary = translated("Step 4 of 4: send to {audience}, {count} recipients, {when}?", lang)
+    audience = translated("voters who chose a station in {country}", lang)
+    assert shown[2] == summary.format(
+        audience=audience.format(country=country_label("TR", lang)),
+        count=1,
+        when=translated("now", lang),
+    )
+    await admin.press_button(OpCb(action="an_send").pack())
+    [report] = await db.outbox_report()
+    assert outbox_users(settings, report["id"]) == {7}
+    assert datetime.fromisoformat(report["send_at"]) <= datetime.now(UTC)
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("<b>unclosed", "<b> is never closed"),
+        ("<script>x</script>", "tag <script> is not allowed by Telegram"),
+        ("Tom & Jerry", "a bare '&' must be written &amp;"),
+        ("x" * 4097, "4097 characters: a message holds at most 4096"),
+    ],
+)
+async def test_a_text_telegram_would_refuse_is_refused(dp, bot, session, db, text, reason):
+    admin = person(dp, bot, session, ADMIN, "en")
+    await start_announcement(admin, "all")
+    [refusal] = texts(await admin.send(text))
+    assert refusal == f"Refused: {escape(reason, quote=False)}. Send a corrected text, or /cancel."
+    context = dp.fsm.get_context(bot=bot, chat_id=ADMIN, user_id=ADMIN)
+    assert await context.get_state() == announcing.AnnounceSteps.text.state
+    assert (await context.get_data())["texts"] == {}
+
+
+async def test_a_time_is_read_in_astana_and_must_be_ahead(dp, bot, session, db):
+    admin = person(dp, bot, session, ADMIN, "en")
+    await start_announcement(admin, "all")
+    await admin.send("Hello")
+    await admin.press_button(OpCb(action="an_same").pack())
+    assert only_text(await admin.send("tomorrow")) == (
+        "Write the time as 2026-12-05 10:00 (Astana time), or tap Now, or /cancel."
+    )
+    past = (datetime.now(ASTANA) - timedelta(hours=1)).strftime("%Y-%m-%d %H:%M")
+    assert only_text(await admin.send(past)) == (
+        "That time has passed. Send a later one, or tap Now."
+    )
+    await admin.send("2099-01-02 10:00")
+    context = dp.fsm.get_context(bot=bot, chat_id=ADMIN, user_id=ADMIN)
+    at = datetime.fromisoformat((await context.get_data())["at"])
+    assert at.astimezone(UTC) == datetime(2099, 1, 2, 5, 0, tzinfo=UTC)  # Astana is UTC+5
+
+
+async def test_every_language_skipped_asks_again(dp, bot, session, db):
+    admin = person(dp, bot, session, ADMIN, "en")
+    await start_announcement(admin, "all")
+    await admin.press_button(OpCb(action="an_skip").pack())
+    await admin.press_button(OpCb(action="an_skip").pack())
+    shown = texts(await admin.press_button(OpCb(action="an_skip").pack()))
+    assert shown == [
+        "An announcement needs a text in at least one language.",
+        step2("en", "Қазақша"),
+    ]
+
+
+async def test_cancel_stops_the_rows_not_yet_sent(dp, bot, session, db: Database, settings):
+    await recipients(db)
+    first, count = await announce(db, {"en": "Polls open at 07:00"})
+    assert count == 9
+    claimed = await db.outbox_claim("deliverer-x", 3, timedelta(minutes=5))
+    await db.outbox_sent(claimed[0][0], 100)  # one was sent already
+    admin = person(dp, bot, session, ADMIN, "en")
+    await admin.send("/admin")
+    await admin.press_button(OpCb(action="an_list").pack())
+    requests = await admin.press_button(OpCb(action="an_stop", arg=str(first)).pack())
+    assert acks(requests) == [f"Announcement #{first} cancelled: 8 sends stopped."]
+    # The rows the deliverer had claimed are not sent either, nor are any claimed again.
+    assert not await db.outbox_start(claimed[1][0], "deliverer-x")
+    assert await db.outbox_claim("deliverer-y", 10, timedelta(0)) == []
+    [report] = await db.outbox_report()
+    assert (report["state"], report["sent"], report["queued"], report["cancelled"]) == (
+        "cancelled", 1, 0, 8,
+    )  # fmt: skip
+    assert "cancelled: sent 1, failed 0, blocked 0, waiting 0, cancelled 8" in (
+        admin.last_message().text or ""
+    )
+    assert not [
+        b
+        for b in buttons(admin.last_message().reply_markup)
+        if "an_stop" in (b.callback_data or "")
+    ]
+    # The same button again is out of date.
+    again = await admin.press(OpCb(action="an_stop", arg=str(first)).pack(), admin.last_message())
+    assert acks(again) == [OUT_OF_DATE]
+
+
+async def test_an_editor_cannot_announce(dp, bot, session, db: Database):
+    await db.set_editor(EDITOR, ADMIN, granted=True)
+    first, _count = await announce(db, {"en": "Polls open at 07:00"})
+    editor = person(dp, bot, session, EDITOR, "en")
+    await editor.send("/admin")
+    assert not [
+        b for b in buttons(editor.last_message().reply_markup) if "an_" in (b.callback_data or "")
+    ]
+    for data in (
+        OpCb(action="an_list").pack(),
+        OpCb(action="an_new").pack(),
+        OpCb(action="an_stop", arg=str(first)).pack(),
+    ):
+        assert acks(await editor.press(data, editor.last_message())) == [OUT_OF_DATE]
+    [report] = await db.outbox_report()
+    assert report["state"] == "ready"
+
+
+async def test_an_announcement_in_progress_survives_a_restart(settings: Settings, bot, session):
+    first = make_dispatcher(settings)
+    await first.emit_startup(bot=bot, **first.workflow_data)
+    admin = person(first, bot, session, ADMIN, "kk")
+    await start_announcement(admin, "all")
+    await admin.send("Сайлау туралы")
+    prompt = admin.last_message()  # the Russian text's, with its buttons
+    await first.emit_shutdown(bot=bot, **first.workflow_data)
+
+    second = make_dispatcher(settings)
+    await second.emit_startup(bot=bot, **second.workflow_data)
+    try:
+        admin = person(second, bot, session, ADMIN, "kk")
+        await admin.press(OpCb(action="an_same").pack(), prompt)
+        await admin.press_button(OpCb(action="an_now").pack())
+        await admin.press_button(OpCb(action="an_send").pack())
+        [report] = await second["db"].outbox_report()
+        assert await second["db"].broadcast(report["id"]) == (
+            "announcement", "ready", {"texts": {"kk": "Сайлау туралы"}, "html": True},
+        )  # fmt: skip
+    finally:
+        await second.emit_shutdown(bot=bot, **second.workflow_data)

@@ -123,6 +123,41 @@ async def test_announcement_input_is_checked(folder: Path):
         assert await db.outbox_report() == []
 
 
+async def test_a_cancelled_announcement_stops_during_delivery(folder: Path):
+    """Cancelled part-way: the deliverer sends none of the rows it had claimed but not yet
+    sent, only those already in flight (at most BROADCAST_IN_FLIGHT)."""
+    async with Database(folder / "saylau.db") as db, FakeTelegram(TOKEN) as tg:
+        await add_users(db, range(1, 41))
+        number, _count = await announce(db, {"en": "Polls open at 07:00"})
+        bot = make_bot(
+            load_settings(_env_file=None, bot_token=TOKEN, bot_api_url=tg.url, send_rate=20),
+            Outage(),
+        )
+        deliverer = Deliverer(db, bot, RENDERERS, in_flight=4)
+        deliverer.start()
+        try:
+            await until_sent(tg, 5)
+            stopped = await announcements.cancel(db, number)
+            at_cancel = len(tg.calls("sendMessage"))
+            await asyncio.sleep(1.0)  # twenty more sends' time at this rate
+            sent = len(tg.calls("sendMessage"))
+        finally:
+            await deliverer.stop(5)
+            await bot.session.close()
+        assert stopped is not None and stopped >= 40 - at_cancel - 4
+        assert sent <= at_cancel + 4
+        [report] = await db.outbox_report()
+        assert report["sent"] == sent and report["sent"] + report["cancelled"] == 40
+
+
+async def until_sent(tg: FakeTelegram, count: int) -> None:
+    for _ in range(200):
+        if len(tg.calls("sendMessage")) >= count:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"fewer than {count} sends")
+
+
 async def test_a_second_deliverer_waits_for_the_lease(
     folder: Path, caplog: pytest.LogCaptureFixture
 ):

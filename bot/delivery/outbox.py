@@ -213,6 +213,8 @@ class Deliverer:
         if found is None or renderer is None:
             await self.db.outbox_failed(row_id, "nothing renders this broadcast")
             return
+        if not await self.db.outbox_start(row_id, self.holder):
+            return  # cancelled since the claim
         message = await renderer(found[2], locale, user_id)
         if message is None:
             await self.db.outbox_skipped(row_id, "no longer meaningful")

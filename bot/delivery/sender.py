@@ -40,6 +40,7 @@ from bot.delivery.outage import Outage
 
 log = logging.getLogger(__name__)
 
+CATCH_UP = 0.1
 _broadcasting: ContextVar[bool] = ContextVar("broadcasting", default=False)
 
 
@@ -145,31 +146,48 @@ class Sender(BaseRequestMiddleware):
             await asyncio.sleep(delay)  # the pause may grow meanwhile: check again
 
     async def _take_turn(self, chat: int | str) -> None:
-        if not _broadcasting.get():
-            self._answers_waiting += 1
-            self._answers_idle.clear()
-            try:
-                await self._reserve(chat)
-            finally:
-                self._answers_waiting -= 1
-                if not self._answers_waiting:
-                    self._answers_idle.set()
-            return
-        # A broadcast reserves one slot at a time: were each recipient's send to take the next
-        # free slot at once, an answer asked meanwhile would queue behind all of them.
-        async with self._broadcast_lane:
-            while self._answers_waiting:
-                await self._answers_idle.wait()
-            await self._reserve(chat)
+        while True:
+            # The wait for this chat's interval comes first and holds nothing: were it inside
+            # the reservation, an answer to someone who just asked again would stall every
+            # broadcast behind it (and push the global slot ahead, a slot lost).
+            while (delay := self._chat_next.get(chat, 0.0) - time.monotonic()) > 0:  # noqa: ASYNC110
+                await asyncio.sleep(delay)
+            if not _broadcasting.get():
+                self._answers_waiting += 1
+                self._answers_idle.clear()
+                try:
+                    reserved = await self._reserve(chat)
+                finally:
+                    self._answers_waiting -= 1
+                    if not self._answers_waiting:
+                        self._answers_idle.set()
+            else:
+                # A broadcast reserves one slot at a time: were each recipient's send to take
+                # the next free slot at once, an answer asked meanwhile would queue behind all
+                # of them.
+                async with self._broadcast_lane:
+                    while self._answers_waiting:
+                        await self._answers_idle.wait()
+                    reserved = await self._reserve(chat)
+            if reserved:
+                return
 
-    async def _reserve(self, chat: int | str) -> None:
-        """Reserves the next free slot (global rate, this chat's interval, any pause) and
-        sleeps until it; a pause that starts meanwhile sends it back for a later slot."""
+    async def _reserve(self, chat: int | str) -> bool:
+        """Reserves the next free slot (global rate, any pause) and sleeps until it; a pause
+        that starts meanwhile sends it back for a later slot. False, reserving nothing, when
+        another send to this chat took its turn first."""
+        mine = None
         while True:
             now = time.monotonic()
-            slot = max(now, self._next_slot, self.paused_until, self._chat_next.get(chat, 0.0))
+            if self._chat_next.get(chat, 0.0) > now and self._chat_next.get(chat) != mine:
+                return False
+            # A slot missed by less than CATCH_UP (the loop was busy) is taken back, so a steady
+            # stream keeps its rate; any one second holds at most rate x (1 + CATCH_UP) sends.
+            # After a quiet spell the schedule starts again from now.
+            late = now - CATCH_UP <= self._next_slot
+            slot = max(self._next_slot if late else now, self.paused_until)
             self._next_slot = slot + self.interval
-            self._chat_next[chat] = slot + self.chat_interval
+            self._chat_next[chat] = mine = max(slot, now) + self.chat_interval
             if slot > now:
                 await asyncio.sleep(slot - now)
             if self.paused_until <= slot:
@@ -177,3 +195,4 @@ class Sender(BaseRequestMiddleware):
         if len(self._chat_next) > 10_000:  # forget chats whose interval has passed
             now = time.monotonic()
             self._chat_next = {c: t for c, t in self._chat_next.items() if t > now}
+        return True

@@ -7,6 +7,19 @@ from contextlib import suppress
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
+FORMATTING = frozenset(
+    {"bold", "italic", "underline", "strikethrough", "code", "pre", "text_link", "blockquote"}
+)
+
+
+def typed_html(message: Message) -> str:
+    """The answer as Telegram HTML. Text formatted in the Telegram app (bold, a link on a word)
+    arrives as entities, and becomes the same tags; text without formatting is taken as typed,
+    so tags written by hand (<b>...</b>) stay tags."""
+    if any(e.type in FORMATTING for e in message.entities or ()):
+        return message.html_text
+    return message.text or ""
+
 
 async def show(
     callback: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None = None

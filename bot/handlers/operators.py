@@ -29,7 +29,8 @@ from aiogram.utils.i18n import gettext as _
 from bot import LOCALES
 from bot.config import Settings
 from bot.content.models import ALLOWED_TAGS, FaqEntry
-from bot.handlers.common import acknowledge, show
+from bot.handlers import announcing
+from bot.handlers.common import acknowledge, show, typed_html
 from bot.keyboards import LANGUAGE_NAMES, OpCb
 from bot.library import Library
 from bot.operators import coverage, editing, exporting, review, usage
@@ -100,6 +101,7 @@ def operator_menu(role: Role) -> tuple[str, InlineKeyboardMarkup]:
         [_button("📦 " + _("Export the content"), "export")],
     ]
     if role is Role.ADMIN:
+        rows.append([_button("📣 " + _("Announcement"), "an_list")])
         rows.append([_button("👥 " + _("Editors"), "editors")])
     text = _("Operator tools. Your role: {role}. /cancel stops any step in progress.").format(
         role=role_name(role)
@@ -401,20 +403,6 @@ async def edit_lang_button(callback: CallbackQuery, callback_data: OpCb, state: 
     if source and isinstance(callback.message, Message) and len(source) < MAX_MESSAGE - 100:
         current = _("The current text, to copy:")
         await callback.message.answer(f"{current}\n<pre>{source}</pre>")
-
-
-FORMATTING = frozenset(
-    {"bold", "italic", "underline", "strikethrough", "code", "pre", "text_link", "blockquote"}
-)
-
-
-def typed_html(message: Message) -> str:
-    """The answer as Telegram HTML. Text formatted in the Telegram app (bold, a link on a word)
-    arrives as entities, and becomes the same tags; text without formatting is taken as typed,
-    so tags written by hand (<b>...</b>) stay tags."""
-    if any(e.type in FORMATTING for e in message.entities or ()):
-        return message.html_text
-    return message.text or ""
 
 
 async def answer_typed(
@@ -887,5 +875,6 @@ def build() -> Router:
     admins.callback_query.register(revoke_button, OpCb.filter(F.action == "revoke"))
     admins.callback_query.register(stale_days_button, OpCb.filter(F.action == "cov_days"))
     admins.message.register(stale_days_typed, CoverageSteps.days, _not_a_command())
+    announcing.register(admins, _not_a_command())
     router.include_router(admins)
     return router
