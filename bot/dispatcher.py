@@ -27,7 +27,6 @@ from bot.fsm import SqliteStorage
 from bot.handlers import build_router
 from bot.i18n import LocaleMiddleware, build_i18n
 from bot.library import Library
-from bot.stations.index import warm_up
 from bot.storage import Database
 
 log = logging.getLogger(__name__)
@@ -69,7 +68,6 @@ async def open_store(settings: Settings, db: Database) -> None:
 
 async def prepare(settings: Settings, db: Database, library: Library) -> None:
     """Opens and fills the store (open_store), loads the library."""
-    warm_up()
     await open_store(settings, db)
     await library.load(db)
 

@@ -22,7 +22,7 @@ from bot.content.models import Content, FaqEntry
 from bot.search.articles import article_numbers
 from bot.search.engine import Match, Matcher, SearchDoc, SearchResult
 from bot.search.recommend import asks_recommendation
-from bot.stations.index import StationIndex
+from bot.stations.index import StationIndex, geonames_names, use_geonames
 from bot.storage import Database
 
 log = logging.getLogger(__name__)
@@ -47,13 +47,18 @@ class Library:
         version = await db.content_version()
         content = await db.load_content()
         key = fingerprint(content)
-        built = _unpickled(await db.built_index(key))
-        if built is None:
-            # In a thread: the bot keeps answering others while an operator's edit retrains.
-            built = await asyncio.to_thread(_built, content, key)
-            await db.store_built_index(key, pickle.dumps(built, protocol=pickle.HIGHEST_PROTOCOL))
-        _remember(key, built)
-        self.use(content, built)
+        stored = _unpickled(await db.built_index(key))
+        if stored is not None:
+            matcher, stations, places = stored
+            use_geonames(places)
+        else:
+            # In threads: the bot keeps answering others while an operator's edit retrains.
+            matcher, stations = await asyncio.to_thread(_built, content, key)
+            places = await asyncio.to_thread(geonames_names)
+            data = pickle.dumps((matcher, stations, places), protocol=pickle.HIGHEST_PROTOCOL)
+            await db.store_built_index(key, data)
+        _remember(key, (matcher, stations))
+        self.use(content, (matcher, stations))
         self.version = version
 
     async def refresh(self, db: Database) -> None:
@@ -177,7 +182,7 @@ def _code_version() -> str:
     return digest.hexdigest()
 
 
-def _unpickled(data: bytes | None) -> Built | None:
+def _unpickled(data: bytes | None) -> tuple[Matcher, StationIndex, object] | None:
     """The store is the bot's own file: what it holds was pickled by this code. Anything that
     does not load is rebuilt, never fatal."""
     if data is None:
@@ -187,7 +192,8 @@ def _unpickled(data: bytes | None) -> Built | None:
     except Exception as exc:  # a bad cache is rebuilt, whatever broke it
         log.warning("stored indexes unreadable (%s): rebuilding", type(exc).__name__)
         return None
-    return built if isinstance(built, tuple) and len(built) == 2 else None
+    # The matcher, the station index and the GeoNames name table.
+    return built if isinstance(built, tuple) and len(built) == 3 else None
 
 
 def _keywords(content: Content, entry: FaqEntry) -> tuple[str, ...]:

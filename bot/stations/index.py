@@ -236,18 +236,26 @@ class _Names:
 
 
 _GEONAMES_LOCK = threading.Lock()
+_geonames_table: _Names | None = None  # built here, or loaded with the stored indexes
 
 
 def geonames_names() -> _Names:
-    """The table below, built once a process; warm_up() builds it in the background at start
-    so that neither the start nor the first question waits for it (a caller that comes first
-    waits for the build under way)."""
+    """The table below, built once a process unless the store had it (use_geonames); a caller
+    that comes while another builds it waits for that build."""
+    global _geonames_table
     with _GEONAMES_LOCK:
-        return _geonames_names()
+        if _geonames_table is None:
+            _geonames_table = _geonames_names()
+        return _geonames_table
 
 
-def warm_up() -> None:
-    threading.Thread(target=geonames_names, name="geonames", daemon=True).start()
+def use_geonames(table: _Names) -> None:
+    """The table as the store kept it: it depends only on the code and GeoNames, which the
+    stored indexes' key covers."""
+    global _geonames_table
+    with _GEONAMES_LOCK:
+        if _geonames_table is None:
+            _geonames_table = table
 
 
 @cache
