@@ -14,6 +14,7 @@ from collections import OrderedDict
 from functools import cache, lru_cache
 from importlib.metadata import version
 from pathlib import Path
+from typing import Any
 
 from aiogram.utils.i18n import I18n
 
@@ -22,7 +23,7 @@ from bot.content.models import Content, FaqEntry
 from bot.search.articles import article_numbers
 from bot.search.engine import Match, Matcher, SearchDoc, SearchResult
 from bot.search.recommend import asks_recommendation
-from bot.stations.index import StationIndex, geonames_names, use_geonames
+from bot.stations.index import StationIndex, geonames_names, has_geonames, use_geonames
 from bot.storage import Database
 
 log = logging.getLogger(__name__)
@@ -47,17 +48,18 @@ class Library:
         version = await db.content_version()
         content = await db.load_content()
         key = fingerprint(content)
-        stored = _unpickled(await db.built_index(key))
-        if stored is not None:
-            matcher, stations, places = stored
-            use_geonames(places)
-        else:
-            # In threads: the bot keeps answering others while an operator's edit retrains.
-            matcher, stations = await asyncio.to_thread(_built, content, key)
-            places = await asyncio.to_thread(geonames_names)
-            data = pickle.dumps((matcher, stations, places), protocol=pickle.HIGHEST_PROTOCOL)
-            await db.store_built_index(key, data)
+        # A Library of this process built them already (every test's dispatcher, an edit that
+        # changed no phrasing): no need to read megabytes back, only to store them if missing.
+        built = _BUILT.get(key) if await db.has_built_index(key) else None
+        built = built or _unpickled(await db.built_index(key), 2)
+        if built is None:
+            # In a thread: the bot keeps answering others while an operator's edit retrains.
+            built = await asyncio.to_thread(_built, content, key)
+            data = pickle.dumps(built, protocol=pickle.HIGHEST_PROTOCOL)
+            await db.store_built_index("content", key, data)
+        matcher, stations = built
         _remember(key, (matcher, stations))
+        await _load_places(db)
         self.use(content, (matcher, stations))
         self.version = version
 
@@ -182,7 +184,7 @@ def _code_version() -> str:
     return digest.hexdigest()
 
 
-def _unpickled(data: bytes | None) -> tuple[Matcher, StationIndex, object] | None:
+def _unpickled(data: bytes | None, parts: int) -> Any:
     """The store is the bot's own file: what it holds was pickled by this code. Anything that
     does not load is rebuilt, never fatal."""
     if data is None:
@@ -192,8 +194,23 @@ def _unpickled(data: bytes | None) -> tuple[Matcher, StationIndex, object] | Non
     except Exception as exc:  # a bad cache is rebuilt, whatever broke it
         log.warning("stored indexes unreadable (%s): rebuilding", type(exc).__name__)
         return None
-    # The matcher, the station index and the GeoNames name table.
-    return built if isinstance(built, tuple) and len(built) == 3 else None
+    return built if isinstance(built, tuple) and len(built) == parts else None
+
+
+async def _load_places(db: Database) -> None:
+    """The GeoNames name table, once a process: it depends only on the code and the data
+    packages, so it is stored under their version alone."""
+    key = "places:" + _code_version()
+    if not has_geonames():
+        stored = _unpickled(await db.built_index(key), 1)
+        if stored is not None:
+            use_geonames(stored[0])
+            return
+        await asyncio.to_thread(geonames_names)
+    elif await db.has_built_index(key):
+        return
+    data = pickle.dumps((geonames_names(),), protocol=pickle.HIGHEST_PROTOCOL)
+    await db.store_built_index("places", key, data)
 
 
 def _keywords(content: Content, entry: FaqEntry) -> tuple[str, ...]:

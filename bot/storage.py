@@ -178,6 +178,7 @@ MIGRATIONS: tuple[str, ...] = (
     # start on unchanged content and code loads them instead of rebuilding them (seconds).
     """
     CREATE TABLE built_indexes (
+        kind TEXT NOT NULL,                       -- content (matcher, stations), or places
         key TEXT PRIMARY KEY,
         built_at TEXT NOT NULL,
         data BLOB NOT NULL
@@ -1099,26 +1100,19 @@ class Database:
             row = await cur.fetchone()
         return bytes(row[0]) if row else None
 
-    async def store_built_index(self, key: str, data: bytes) -> None:
-        """Keeps only the latest: an index of content or code that changed is never used."""
+    async def has_built_index(self, key: str) -> bool:
+        async with self.conn.execute("SELECT 1 FROM built_indexes WHERE key = ?", (key,)) as cur:
+            return await cur.fetchone() is not None
+
+    async def store_built_index(self, kind: str, key: str, data: bytes) -> None:
+        """Keeps only the latest of a kind: an index of content or code that changed is never
+        used again."""
         async with self.transaction():
-            await self.conn.execute("DELETE FROM built_indexes")
+            await self.conn.execute("DELETE FROM built_indexes WHERE kind = ?", (kind,))
             await self.conn.execute(
-                "INSERT INTO built_indexes (key, built_at, data) VALUES (?, ?, ?)",
-                (key, _now(), data),
+                "INSERT INTO built_indexes (kind, key, built_at, data) VALUES (?, ?, ?, ?)",
+                (kind, key, _now(), data),
             )
-
-    async def meta_value(self, key: str) -> str | None:
-        async with self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)) as cur:
-            row = await cur.fetchone()
-        return str(row[0]) if row else None
-
-    async def set_meta_value(self, key: str, value: str) -> None:
-        await self.conn.execute(
-            "INSERT INTO meta (key, value) VALUES (?, ?) "
-            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-            (key, value),
-        )
 
     async def content_is_empty(self) -> bool:
         async with self.conn.execute("SELECT 1 FROM faq_entries LIMIT 1") as cur:

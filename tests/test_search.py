@@ -98,7 +98,8 @@ def test_an_empty_store_answers_nothing():
 
 def _stored_keys(path: Path) -> list[str]:
     with sqlite3.connect(path) as conn:
-        return [row[0] for row in conn.execute("SELECT key FROM built_indexes")]
+        rows = conn.execute("SELECT key FROM built_indexes WHERE kind = 'content'")
+        return [row[0] for row in rows]
 
 
 def _refuse_to_build(*_: object, **__: object) -> None:
@@ -127,7 +128,7 @@ async def test_an_unreadable_stored_index_is_rebuilt(
     copy_db(template_db, path)
     [key] = _stored_keys(path)
     with sqlite3.connect(path) as conn:
-        conn.execute("UPDATE built_indexes SET data = ?", (b"not a pickle",))
+        conn.execute("UPDATE built_indexes SET data = ? WHERE key = ?", (b"not a pickle", key))
     monkeypatch.setattr(library_module, "_BUILT", library_module.OrderedDict())
     library = Library(I18N)
     with caplog.at_level(logging.WARNING, logger="bot.library"):
@@ -137,7 +138,8 @@ async def test_an_unreadable_stored_index_is_rebuilt(
     assert library.search_id("когда выборы в Курултай") == "parliament.kurultai_election"
     assert _stored_keys(path) == [key]
     with sqlite3.connect(path) as conn:
-        assert conn.execute("SELECT data FROM built_indexes").fetchone()[0] != b"not a pickle"
+        [data] = conn.execute("SELECT data FROM built_indexes WHERE key = ?", (key,)).fetchone()
+        assert data != b"not a pickle"
 
 
 async def test_changed_content_is_never_served_the_old_indexes(

@@ -50,13 +50,20 @@ async def language_button(callback: CallbackQuery, i18n: I18n) -> None:
     await show(callback, _("Choose your language:"), language_keyboard(i18n.current_locale))
 
 
+async def _save_language(callback: CallbackQuery, code: str, db: Database) -> bool:
+    """Stores a language a button chose; False (and says so) for a code that is no longer one."""
+    if code not in LOCALES:
+        await acknowledge(callback, _("This button is out of date."))
+        return False
+    await db.set_locale(callback.from_user.id, code)
+    return True
+
+
 async def choose_language(
     callback: CallbackQuery, callback_data: LangCb, db: Database, i18n: I18n
 ) -> None:
-    if callback_data.code not in LOCALES:
-        await acknowledge(callback, _("This button is out of date."))
+    if not await _save_language(callback, callback_data.code, db):
         return
-    await db.set_locale(callback.from_user.id, callback_data.code)
     with i18n.use_locale(callback_data.code):
         await acknowledge(callback, _("Language saved."))
         await show(
@@ -71,10 +78,8 @@ async def keep_language(
 ) -> None:
     """The button under an answer given in the language the question was written in: the
     answer stays as it is, a new message confirms."""
-    if callback_data.code not in LOCALES:
-        await acknowledge(callback, _("This button is out of date."))
+    if not await _save_language(callback, callback_data.code, db):
         return
-    await db.set_locale(callback.from_user.id, callback_data.code)
     with i18n.use_locale(callback_data.code):
         await acknowledge(callback, _("Language saved."))
         if callback.bot is not None:

@@ -249,6 +249,10 @@ def geonames_names() -> _Names:
         return _geonames_table
 
 
+def has_geonames() -> bool:
+    return _geonames_table is not None
+
+
 def use_geonames(table: _Names) -> None:
     """The table as the store kept it: it depends only on the code and GeoNames, which the
     stored indexes' key covers."""
