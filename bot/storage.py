@@ -1114,6 +1114,18 @@ class Database:
                 (kind, key, _now(), data),
             )
 
+    async def meta_value(self, key: str) -> str | None:
+        async with self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)) as cur:
+            row = await cur.fetchone()
+        return str(row[0]) if row else None
+
+    async def set_meta_value(self, key: str, value: str) -> None:
+        await self.conn.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+
     async def content_is_empty(self) -> bool:
         async with self.conn.execute("SELECT 1 FROM faq_entries LIMIT 1") as cur:
             return await cur.fetchone() is None
