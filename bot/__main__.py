@@ -127,8 +127,7 @@ async def _import(settings: Settings, path: Path, replace: bool, dry_run: bool) 
 
 
 async def _export(settings: Settings, path: Path) -> None:
-    from bot.content.sync import export_path
-    from bot.dispatcher import open_store
+    from bot.content.sync import export_path, open_store
     from bot.storage import Database
 
     db = Database(settings.database_path)

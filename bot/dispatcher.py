@@ -21,7 +21,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot import ASTANA, LOCALES
 from bot.config import Settings
-from bot.content.sync import import_path
+from bot.content.sync import open_store
 from bot.delivery.metrics import Metrics
 from bot.fsm import SqliteStorage
 from bot.handlers import build_router
@@ -55,15 +55,6 @@ def build_dispatcher(settings: Settings, *, today: Callable[[], date] = astana_t
     dp.startup.register(on_startup)
     dp.shutdown.register(on_shutdown)
     return dp
-
-
-async def open_store(settings: Settings, db: Database) -> None:
-    """Opens the store (migrating it) and fills an empty one from data/: the bot, `ask` and
-    `export` see the same content on a new database."""
-    await db.open()
-    if await db.content_is_empty():
-        log.info("empty store: importing %s", settings.data_dir)
-        await import_path(db, settings.data_dir)
 
 
 async def prepare(settings: Settings, db: Database, library: Library) -> None:

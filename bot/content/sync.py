@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from pathlib import Path
 
+from bot.config import Settings
 from bot.content.models import Content
 from bot.content.yaml_io import ContentError, dump_content, load_content
-from bot.delivery.reminders import utc_now, votes_dated
 from bot.storage import RECORD_KINDS, Change, Database
+
+log = logging.getLogger(__name__)
 
 
 def merge(base: Content, update: Content, *, replace: bool = False) -> Content:
@@ -114,9 +117,23 @@ async def import_path(
     found = changes(base, after)
     if not dry_run:
         await db.save_content(imported, replace=replace, audit=found)
-        # A vote that got a date: its subscribers are told once, reminders are planned.
-        await votes_dated(db, after, found, utc_now())
+        if any(change.kind == "vote" for change in found):
+            # Imported here, not at the top: it needs aiogram, whose import costs seconds that
+            # an import or export without a vote change should not pay.
+            from bot.delivery.reminders import utc_now, votes_dated
+
+            # A vote that got a date: its subscribers are told once, reminders are planned.
+            await votes_dated(db, after, found, utc_now())
     return found
+
+
+async def open_store(settings: Settings, db: Database) -> None:
+    """Opens the store (migrating it) and fills an empty one from data/: the bot, `ask` and
+    `export` see the same content on a new database."""
+    await db.open()
+    if await db.content_is_empty():
+        log.info("empty store: importing %s", settings.data_dir)
+        await import_path(db, settings.data_dir)
 
 
 async def export_path(db: Database, folder: Path) -> list[Path]:
