@@ -164,7 +164,7 @@ async def phrasing_lang_button(
         _("Phrasings of {entry_id} in {language}: the search answers them with this entry.").format(
             entry_id=f"<code>{entry.id}</code>", language=LANGUAGE_NAMES[lang]
         ),
-        *(f"{n}. {escape(q)}" for n, q in enumerate(questions, start=1)),
+        *(f"{n}. {escape(q, quote=False)}" for n, q in enumerate(questions, start=1)),
     ]
     rows = [[_button("➕ " + _("Add a phrasing"), "ph_add")]]
     rows += [
@@ -249,8 +249,8 @@ async def _phrasing_preview(
             entry_id=f"<code>{entry.id}</code>", language=LANGUAGE_NAMES[lang]
         )
     ]
-    lines += [("➕ " if q not in old else "• ") + escape(q) for q in now]
-    lines += ["➖ <s>" + escape(q) + "</s>" for q in old if q not in now]
+    lines += [("➕ " if q not in old else "• ") + escape(q, quote=False) for q in now]
+    lines += ["➖ <s>" + escape(q, quote=False) + "</s>" for q in old if q not in now]
     await message.answer("\n".join(lines))
     await _confirm(message, state, "faq", entry.model_dump_json(), new.model_dump_json())
 
