@@ -237,6 +237,12 @@ async def test_a_new_entry_is_made_step_by_step(dp, bot, session, settings, lang
     assert (actor, action, record_id, old) == (ADMIN, "create", NEW_ID, None)
     assert new == entry.model_dump_json()
 
+    # The languages not written hold a copy for now, and coverage names them.
+    await admin.send("/admin")
+    await admin.press_button(OpCb(action="coverage").pack())
+    others = "/".join(code for code in LANGS if code != lang)
+    assert f"🌐 {NEW_ID} · {others}" in [b.text for b in buttons(admin.last_message().reply_markup)]
+
     # Its undo hides it (nothing is hard-deleted); the search no longer answers with it.
     await open_entry(admin, NEW_ID)
     await admin.press_button(OpCb(action="history", arg=NEW_ID).pack())
