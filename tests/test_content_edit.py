@@ -207,7 +207,7 @@ async def test_a_new_entry_is_made_step_by_step(dp, bot, session, settings, lang
     answer = f"<b>{lang}</b> answer of the trial entry"
     await admin.send("/admin")
     await admin.press_button(OpCb(action="new").pack())
-    for bad in ("NoDots", "abroad", ENTRY):
+    for bad in ("NoDots", "abroad", ENTRY, "abroad." + "x" * 40):
         assert only_text(await admin.send(bad)).startswith(prefix(REFUSED, lang)), bad
     await admin.send(NEW_ID)
     await admin.press_button(OpCb(action="new_sec", arg="abroad").pack())
@@ -326,8 +326,16 @@ async def test_a_station_status_and_address_are_edited(settings, bot, session, l
         await admin.send(STATION)
         await admin.press_button(OpCb(action="st", arg=STATION).pack())
 
+        # The new fact's source is added to the station's own.
+        source = "https://www.gov.kz/memleket/entities/mfa"
+        await admin.press_button(OpCb(action="rec_src", arg=f"station~{STATION}").pack())
+        assert only_text(await admin.send("not a link")).startswith(prefix(REFUSED, lang))
+        await admin.send("\n".join([*before.sources, source]))
+        assert await save(admin) == [translated(SAVED, lang)]
+        assert station_of(dp).sources == [*before.sources, source]
+
         rows = audit(settings, "station")
-        assert [(r[1], r[2]) for r in rows] == [(ADMIN, "edit")] * 2
+        assert [(r[1], r[2]) for r in rows] == [(ADMIN, "edit")] * 3
         for row in reversed(rows):
             await admin.press_button(OpCb(action="rec_hist", arg=f"station~{STATION}").pack())
             requests = await admin.press_button(OpCb(action="rec_undo", arg=str(row[0])).pack())

@@ -113,6 +113,7 @@ CALLBACKS = [
     OpCb(action="vote", arg="kurultai-2026").pack(),
     OpCb(action="vt_date", arg="kurultai-2026").pack(),
     OpCb(action="vt_status", arg="kurultai-2026~held").pack(),
+    OpCb(action="rec_src", arg="vote~kurultai-2026").pack(),
     OpCb(action="rec_hist", arg="station~london").pack(),
     OpCb(action="rec_undo", arg="1").pack(),
 ]

@@ -55,6 +55,7 @@ class PhrasingSteps(StatesGroup):
 
 class SourceSteps(StatesGroup):
     text = State()
+    record = State()  # of a vote or a station
 
 
 class NewEntrySteps(StatesGroup):
@@ -300,6 +301,45 @@ async def sources_typed(
     await _confirm(message, state, "faq", entry.model_dump_json(), new.model_dump_json())
 
 
+async def record_sources_button(
+    callback: CallbackQuery, callback_data: OpCb, state: FSMContext, library: Library
+) -> None:
+    kind, _sep, record_id = callback_data.arg.partition(SEP)
+    item = editing.record(library.content, kind, record_id)
+    if item is None:
+        await _out_of_date(callback)
+        return
+    await acknowledge(callback)
+    await state.set_state(SourceSteps.record)
+    await state.set_data({"record": item.model_dump_json(), "kind": kind})
+    current = escape("\n".join(item.sources)) or "—"
+    await show(
+        callback,
+        _(
+            "Send the whole new list of sources of {entry_id}, one a line. A source you add "
+            "must be a web address (https://...). The current list, to copy:"
+        ).format(entry_id=f"<code>{item.id}</code>")
+        + f"\n<pre>{current}</pre>\n/cancel",
+    )
+
+
+async def record_sources_typed(
+    message: Message, state: FSMContext, library: Library, today: Callable[[], date]
+) -> None:
+    data = await state.get_data()
+    item = (Vote if data["kind"] == "vote" else Station).model_validate_json(data["record"])
+    try:
+        new = editing.with_sources(item, message.text or "")
+        editing.check_record_in(library.content, new)
+    except EditRefused as refused:
+        await message.answer(_refused(refused))
+        return
+    if isinstance(item, Vote) and isinstance(new, Vote):
+        await _vote_preview(message, state, library, item, new, today())
+    elif isinstance(item, Station) and isinstance(new, Station):
+        await _station_preview(message, state, library, item, new, today())
+
+
 # --- a new entry, step by step -----------------------------------------------------------
 
 
@@ -503,6 +543,7 @@ def station_view(
     rows.append(
         [_button("✏️ " + name, "st_fig", f"{station.id}{SEP}{f}") for f, name in names.items()]
     )
+    rows.append([_button("🔗 " + _("Sources"), "rec_src", f"station{SEP}{station.id}")])
     rows.append([_button("🕓 " + _("Changes and revert"), "rec_hist", f"station{SEP}{station.id}")])
     rows.append([_button("⬅️ " + _("Back"), "menu")])
     return text, _markup(*rows)
@@ -573,6 +614,7 @@ async def station_status_button(
         station,
         data["vote"],
         None if status == UNCONFIRMED else status,  # type: ignore[arg-type]
+        today(),
     )
     if isinstance(callback.message, Message):
         await _station_preview(callback.message, state, library, station, new, today())
@@ -675,6 +717,7 @@ def vote_view(vote: Vote, note: str = "") -> tuple[str, InlineKeyboardMarkup]:
     rows = [
         [_button("📅 " + _("Set the date"), "vt_date", vote.id)],
         [_button("🔁 " + label, "vt_status", f"{vote.id}{SEP}{other}")],
+        [_button("🔗 " + _("Sources"), "rec_src", f"vote{SEP}{vote.id}")],
         [_button("🕓 " + _("Changes and revert"), "rec_hist", f"vote{SEP}{vote.id}")],
         [_button("⬅️ " + _("Back"), "votes")],
     ]
@@ -939,5 +982,7 @@ def register(router: Router, not_a_command: Any) -> None:
     cb(vote_date_button, OpCb.filter(F.action == "vt_date"))
     msg(vote_date_typed, VoteSteps.date, not_a_command)
     cb(vote_status_button, OpCb.filter(F.action == "vt_status"))
+    cb(record_sources_button, OpCb.filter(F.action == "rec_src"))
+    msg(record_sources_typed, SourceSteps.record, not_a_command)
     cb(record_history_button, OpCb.filter(F.action == "rec_hist"))
     cb(record_revert_button, OpCb.filter(F.action == "rec_undo"))

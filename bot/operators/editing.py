@@ -203,6 +203,8 @@ async def revert(db: Database, library: Library, row: AuditRow, actor: int) -> S
 
 # --- a new entry ---------------------------------------------------------------------------
 
+# The entry's buttons carry its id, and Telegram allows 64 bytes of data per button.
+MAX_ID_CHARS = 40
 ID_PATTERN = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+)+$")
 
 
@@ -213,6 +215,8 @@ def check_new_id(content: Content, entry_id: str) -> str:
             "an id is lowercase words joined by dots, such as abroad.where_to_vote "
             "(letters a-z, digits, _; at least one dot)"
         )
+    if len(entry_id) > MAX_ID_CHARS:
+        raise EditRefused(f"an id has at most {MAX_ID_CHARS} characters")
     if content.entry(entry_id) is not None:
         raise EditRefused(f"the id {entry_id} is taken")
     return entry_id
@@ -294,12 +298,14 @@ def find_stations(content: Content, query: str) -> list[Station]:
     return found[:MAX_STATIONS_FOUND]
 
 
-def with_station_status(station: Station, vote_id: str, status: StationStatus | None) -> Station:
+def with_station_status(
+    station: Station, vote_id: str, status: StationStatus | None, today: date
+) -> Station:
     """None: the status is not confirmed (the vote is taken out of the station's list)."""
     votes = {k: v for k, v in station.votes.items() if k != vote_id}
     if status is not None:
         votes[vote_id] = status
-    return changed(station, votes=votes)
+    return changed(station, votes=votes, verified=today.isoformat())
 
 
 STATION_FIGURES = ("address", "number", "email")
