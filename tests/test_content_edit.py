@@ -398,3 +398,30 @@ async def test_the_cancel_button_leaves_every_step(dp, bot, session, settings, s
     requests = await admin.press(OpCb(action="ce_cancel").pack(), admin.last_message())
     assert acks(requests) == [translated("Cancelled.", "ru")]
     assert await context.get_state() is None
+
+
+@pytest.mark.parametrize("lang", LANGS)
+async def test_forged_and_out_of_step_buttons_get_a_polite_refusal(
+    dp, bot, session, settings, lang
+):
+    admin = person(dp, bot, session, ADMIN, lang)
+    await admin.send("/admin")
+    before = dp["library"].content
+    forged = [
+        OpCb(action="no-such-action").pack(),
+        "op:st:",
+        OpCb(action="ce_save").pack(),  # no preview to save
+        OpCb(action="st", arg="no_such_station").pack(),
+        OpCb(action="st_fig", arg=f"{STATION}~mission").pack(),
+        OpCb(action="vote", arg="no-such-vote").pack(),
+        OpCb(action="vt_status", arg=f"{VOTE}~cancelled").pack(),
+        OpCb(action="rec_hist", arg="party~amanat").pack(),
+        OpCb(action="rec_undo", arg="999").pack(),
+        OpCb(action="new_sec", arg="abroad").pack(),  # not at that step
+        OpCb(action="ph", arg="no.such_entry").pack(),
+    ]
+    for data in forged:
+        requests = await admin.press(data, admin.last_message())
+        assert acks(requests) == [translated(OUT_OF_DATE, lang)], data
+    assert dp["library"].content == before
+    assert audit(settings) == audit(settings, "station") == audit(settings, "vote") == []
