@@ -91,7 +91,6 @@ def with_questions(
 ) -> FaqEntry:
     """The entry with this language's whole list of phrasings. `added`, the phrasing the
     operator typed, is refused when the list has it already (ignoring case)."""
-    questions = [q.strip() for q in questions]
     if added is not None and [q.casefold() for q in questions].count(added.casefold()) > 1:
         raise EditRefused("this phrasing is already there")
     return changed(entry, **{lang: entry.text(lang).model_dump() | {"questions": questions}})
