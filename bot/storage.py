@@ -1251,12 +1251,7 @@ class Database:
 
     async def entry_history(self, entry_id: str, limit: int = 5) -> list[AuditRow]:
         """An FAQ entry's latest changes, newest first."""
-        async with self.conn.execute(
-            "SELECT id, at, actor, action, kind, record_id, before, after FROM audit_log "
-            "WHERE kind = 'faq' AND record_id = ? ORDER BY id DESC LIMIT ?",
-            (entry_id, limit),
-        ) as cur:
-            return [AuditRow(*row) for row in await cur.fetchall()]
+        return await self.record_history("faq", entry_id, limit)
 
     async def audit_row(self, row_id: int) -> AuditRow | None:
         async with self.conn.execute(
@@ -1288,6 +1283,57 @@ class Database:
             await self._log(actor, action, Change("faq", entry.id, expect, after), now)
             await self._bump_version()
         return True
+
+    async def insert_entry(self, entry: FaqEntry, *, actor: int) -> bool:
+        """Adds a new entry after the others and logs its creation; False when the id is taken
+        (another operator or an import came first)."""
+        now = _now()
+        async with self.transaction():
+            if await self._entry(entry.id) is not None:
+                return False
+            async with self.conn.execute(
+                "SELECT COALESCE(MAX(position), -1) + 1 FROM faq_entries"
+            ) as cur:
+                (position,) = await cur.fetchone() or (0,)
+            await self._upsert_entry(entry, position, now)
+            change = Change("faq", entry.id, None, entry.model_dump_json())
+            await self._log(actor, "create", change, now)
+            await self._bump_version()
+        return True
+
+    async def update_record(
+        self, kind: str, record_id: str, data: str, *, expect: str, actor: int, action: str
+    ) -> Change | None:
+        """Replaces a stored record (a vote, a station, ...) with the JSON document `data` and
+        logs it, in one transaction; None, writing nothing, when the store no longer holds
+        exactly `expect`, the document the operator saw."""
+        model = next(m for k, m, _ in RECORD_KINDS.values() if k == kind)
+        now = _now()
+        async with self.transaction():
+            async with self.conn.execute(
+                "SELECT data FROM records WHERE kind = ? AND id = ?", (kind, record_id)
+            ) as cur:
+                row = await cur.fetchone()
+            # Compared as the model writes it, so an older spelling of the same record matches.
+            if row is None or model.model_validate_json(row[0]).model_dump_json() != expect:
+                return None
+            await self.conn.execute(
+                "UPDATE records SET data = ?, updated_at = ? WHERE kind = ? AND id = ?",
+                (data, now, kind, record_id),
+            )
+            change = Change(kind, record_id, expect, data)
+            await self._log(actor, action, change, now)
+            await self._bump_version()
+        return change
+
+    async def record_history(self, kind: str, record_id: str, limit: int = 5) -> list[AuditRow]:
+        """A record's latest changes, newest first."""
+        async with self.conn.execute(
+            "SELECT id, at, actor, action, kind, record_id, before, after FROM audit_log "
+            "WHERE kind = ? AND record_id = ? ORDER BY id DESC LIMIT ?",
+            (kind, record_id, limit),
+        ) as cur:
+            return [AuditRow(*row) for row in await cur.fetchall()]
 
     async def _entry(self, entry_id: str) -> FaqEntry | None:
         found = await self._faq(entry_id)

@@ -34,7 +34,7 @@ from bot.content.models import Content, FaqEntry
 from bot.content.sync import import_path
 from bot.content.yaml_io import dump_content, load_content
 from bot.delivery.announcements import announce
-from bot.handlers import announcing, operators
+from bot.handlers import announcing, content_edit, operators
 from bot.keyboards import LangCb, OpCb
 from bot.library import Library
 from bot.operators.review import group_id, normalise
@@ -91,6 +91,31 @@ CALLBACKS = [
     OpCb(action="an_send").pack(),
     OpCb(action="an_cancel").pack(),
     OpCb(action="an_stop", arg="1").pack(),
+    OpCb(action="ce_cancel").pack(),
+    OpCb(action="ce_save").pack(),
+    OpCb(action="ph", arg=ENTRY).pack(),
+    OpCb(action="ph_lang", arg="kk").pack(),
+    OpCb(action="ph_add").pack(),
+    OpCb(action="ph_rep", arg="0").pack(),
+    OpCb(action="ph_del", arg="0").pack(),
+    OpCb(action="ph_del", arg="not-a-number").pack(),
+    OpCb(action="src", arg=ENTRY).pack(),
+    OpCb(action="new").pack(),
+    OpCb(action="new_sec", arg="abroad").pack(),
+    OpCb(action="new_lang", arg="ru").pack(),
+    OpCb(action="new_done").pack(),
+    OpCb(action="stations").pack(),
+    OpCb(action="st", arg="london").pack(),
+    OpCb(action="st_vote", arg="london").pack(),
+    OpCb(action="st_status", arg="suspended").pack(),
+    OpCb(action="st_fig", arg="london~address").pack(),
+    OpCb(action="votes").pack(),
+    OpCb(action="vote", arg="kurultai-2026").pack(),
+    OpCb(action="vt_date", arg="kurultai-2026").pack(),
+    OpCb(action="vt_status", arg="kurultai-2026~held").pack(),
+    OpCb(action="rec_src", arg="vote~kurultai-2026").pack(),
+    OpCb(action="rec_hist", arg="station~london").pack(),
+    OpCb(action="rec_undo", arg="1").pack(),
 ]
 
 
@@ -262,7 +287,7 @@ async def test_a_guided_step_survives_a_restart(settings: Settings, bot, session
 
 def every_step() -> list[str]:
     steps = []
-    for module in (operators, announcing):
+    for module in (operators, announcing, content_edit):
         groups = [
             v for v in vars(module).values() if isinstance(v, type) and hasattr(v, "__all_states__")
         ]

@@ -92,7 +92,8 @@ INBOX_MAX_CHARS = 3800  # below Telegram's 4096 per message
 
 def operator_menu(role: Role) -> tuple[str, InlineKeyboardMarkup]:
     rows = [
-        [_button("🔎 " + _("Find an entry"), "find")],
+        [_button("🔎 " + _("Find an entry"), "find"), _button("➕ " + _("New entry"), "new")],
+        [_button("🏛 " + _("Stations"), "stations"), _button("🗳 " + _("Votes"), "votes")],
         [_button("📝 " + _("Questions to review"), "review")],
         [_button("✍️ " + _("Feedback"), "feedback")],
         [_button("❓ " + _("Unanswered questions"), "unanswered")],
@@ -351,6 +352,10 @@ def entry_summary(entry: FaqEntry) -> tuple[str, InlineKeyboardMarkup]:
     )
     rows = [
         [_button("✏️ " + _("Edit an answer"), "edit", entry.id)],
+        [
+            _button("🗣 " + _("Phrasings"), "ph", entry.id),
+            _button("🔗 " + _("Sources"), "src", entry.id),
+        ],
         [_button("✅ " + _("Mark verified today"), "verify", entry.id), publish],
         [_button("🕓 " + _("Changes and revert"), "history", entry.id)],
         [_button("⬅️ " + _("Back"), "menu")],
@@ -551,7 +556,7 @@ def history_view(entry: FaqEntry, rows: list[AuditRow]) -> tuple[str, InlineKeyb
     buttons = [
         [_button("↩️ " + _("Undo #{number}").format(number=row.id), "revert", str(row.id))]
         for row in rows
-        if row.before is not None
+        if editing.revertible(row)
     ]
     buttons.append([_button("⬅️ " + _("Back"), "entry", entry.id)])
     return text, InlineKeyboardMarkup(inline_keyboard=buttons)
@@ -575,7 +580,7 @@ async def revert_button(
     callback: CallbackQuery, callback_data: OpCb, db: Database, library: Library
 ) -> None:
     row = await db.audit_row(int(callback_data.arg)) if callback_data.arg.isdecimal() else None
-    if row is None or row.kind != "faq" or row.before is None:
+    if row is None or row.kind != "faq" or not editing.revertible(row):
         await _out_of_date(callback)
         return
     saved = await editing.revert(db, library, row, callback.from_user.id)
@@ -827,6 +832,9 @@ async def export_button(callback: CallbackQuery, db: Database, today: Callable[[
 
 
 def build() -> Router:
+    # Imported here: those handlers build on this module's views.
+    from bot.handlers import content_edit
+
     router = Router(name="operators")
     router.message.filter(OperatorOnly())
     router.callback_query.filter(OperatorOnly())
@@ -863,6 +871,7 @@ def build() -> Router:
     router.callback_query.register(usage_button, OpCb.filter(F.action == "usage"))
     router.message.register(export, Command("export"))
     router.callback_query.register(export_button, OpCb.filter(F.action == "export"))
+    content_edit.register(router, _not_a_command())
 
     # Admin-only: a sub-router is reached only through the operator filter above.
     admins = Router(name="admins")

@@ -11,7 +11,7 @@ from html import unescape
 from aiogram.utils.i18n import I18n
 
 from bot import LOCALES
-from bot.content.models import Content, FaqEntry, Vote
+from bot.content.models import Content, FaqEntry, Translation, Vote
 from bot.render import outlook, render_answer
 from bot.storage import Database
 
@@ -46,16 +46,29 @@ async def set_stale_days(db: Database, days: int) -> None:
 
 def missing_languages(entry: FaqEntry) -> tuple[str, ...]:
     """Languages whose answer is empty while another's is not (a rendered entry may have no
-    written answer at all), or that are a copy of another language's text, not a translation."""
+    written answer at all), or that hold a copy of another language's text, not a
+    translation (a new entry written in one language has copies in the others)."""
     texts = {lang: entry.text(lang) for lang in LOCALES}
     missing = []
     for lang, text in texts.items():
         others = [t for other, t in texts.items() if other != lang]
-        if not text.answer and any(t.answer for t in others):
+        same = [other for other, t in texts.items() if t == text]
+        empty = not text.answer and any(t.answer for t in others)
+        if empty or (len(same) > 1 and _original(text, same) != lang):
             missing.append(lang)
-        elif lang != "en" and text == texts["en"]:
-            missing.append(lang)  # English is the language the others are translated from
     return tuple(missing)
+
+
+_KAZAKH_LETTERS = re.compile("[әғқңөұүһіӘҒҚҢӨҰҮҺІ]")
+_CYRILLIC = re.compile("[а-яёА-ЯЁ]")
+
+
+def _original(text: Translation, languages: list[str]) -> str:
+    """Of the languages holding the same text, the one it is written in: Kazakh has letters
+    of its own, Russian is the other Cyrillic, English the rest; English when unclear."""
+    words = " ".join([text.title, *text.questions, _TAG.sub(" ", text.answer)])
+    written = "kk" if _KAZAKH_LETTERS.search(words) else "ru" if _CYRILLIC.search(words) else "en"
+    return written if written in languages else "en" if "en" in languages else languages[0]
 
 
 def visible_length(html: str) -> int:
